@@ -1,0 +1,39 @@
+/* runtime.c — see runtime.h. */
+#define _GNU_SOURCE
+#include "core/runtime.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tt.h"
+
+void vr_blas_query(vr_blas_info *info) {
+    memset(info, 0, sizeof *info);
+    info->threads = -1;
+    void *sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+    Dl_info dl;
+    if (sgemm && dladdr(sgemm, &dl) && dl.dli_fname) {
+        char real[PATH_MAX];
+        const char *path = realpath(dl.dli_fname, real) ? real : dl.dli_fname;
+        snprintf(info->library, sizeof info->library, "%s", path);
+    } else {
+        snprintf(info->library, sizeof info->library, "(sgemm_ not found)");
+    }
+    char *(*get_config)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_config");
+    int (*get_threads)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    if (get_config) snprintf(info->config, sizeof info->config, "%s", get_config());
+    if (get_threads) info->threads = get_threads();
+    info->is_openblas = get_config != NULL || strstr(info->library, "openblas") != NULL;
+    info->is_reference = !info->is_openblas && strstr(info->library, "/blas/") != NULL;
+}
+
+void vr_runtime_apply(int torch_threads, int blas_threads) {
+    if (torch_threads > 0) tt_set_num_threads(torch_threads);
+    if (blas_threads > 0) {
+        void (*set_threads)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+        if (set_threads) set_threads(blas_threads);
+    }
+}

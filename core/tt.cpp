@@ -1,0 +1,995 @@
+// tt.cpp — the libtorch side of tt.h. The only C++ translation unit in vrobin that includes
+// torch headers (compiling it takes ~15 s; everything else is C and builds in a blink).
+//
+// Rules kept by every entry point:
+//  * catch everything: c10::Error (shape errors etc.), std::exception, and anything else;
+//    store "function: message" in a thread-local string and return NULL / -1;
+//  * a NULL input keeps the earlier error (root cause) and returns NULL;
+//  * every new handle is registered in the current scope (see tt_scope_begin).
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <ATen/autocast_mode.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/tt.h"
+
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define TT_HAVE_SDPA 1  // public scaled_dot_product_attention with a `scale` argument
+#else
+#define TT_HAVE_SDPA 0  // 1.13: only a private op whose signature changed in 2.x; do it by hand
+#endif
+
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define TT_AUTOCAST_DEVICE_API 1  // set_autocast_enabled(device_type, bool)
+#else
+#define TT_AUTOCAST_DEVICE_API 0  // set_cpu_enabled / set_enabled
+#endif
+
+struct tt_tensor {
+    at::Tensor t;
+    int depth;    // 0: caller-owned; k > 0: registered in scope k; -1: owned by a tt_params
+    size_t slot;  // index in its scope's list
+};
+
+struct tt_gen {
+    at::Generator g;
+};
+
+struct tt_params {
+    std::vector<std::string> names;
+    std::vector<tt_tensor *> tensors;
+    std::unordered_map<std::string, int> index;
+};
+
+// ---- errors ---------------------------------------------------------------------------------
+
+static thread_local std::string g_error;
+
+static void set_error(const char *fn, const char *msg) {
+    g_error = std::string(fn) + ": " + msg;
+    // c10 messages may end with a newline or carry a second line of context; keep one line
+    // per cause but strip trailing whitespace so messages compose cleanly.
+    while (!g_error.empty() && (g_error.back() == '\n' || g_error.back() == ' ')) g_error.pop_back();
+}
+
+static std::nullptr_t null_arg(const char *fn, const char *name) {
+    if (g_error.empty()) g_error = std::string(fn) + ": argument '" + name + "' is NULL";
+    return nullptr;
+}
+
+extern "C" const char *tt_last_error(void) { return g_error.c_str(); }
+extern "C" void tt_clear_error(void) { g_error.clear(); }
+
+extern "C" void *tt_fail(const char *fmt, ...) {
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    g_error = buf;
+    return nullptr;
+}
+
+#define TT_CATCH(fn)                                                  \
+    catch (const c10::Error &e) {                                     \
+        set_error(fn, e.what_without_backtrace());                    \
+    }                                                                 \
+    catch (const std::exception &e) {                                 \
+        set_error(fn, e.what());                                      \
+    }                                                                 \
+    catch (...) {                                                     \
+        set_error(fn, "unknown C++ exception");                       \
+    }
+
+// Wrap the body of a handle-returning op.
+#define OP(...)              \
+    try {                    \
+        __VA_ARGS__          \
+    }                        \
+    TT_CATCH(__func__)       \
+    return nullptr;
+
+// Same for int-returning ops (0 ok, -1 error).
+#define OPI(...)             \
+    try {                    \
+        __VA_ARGS__          \
+        return 0;            \
+    }                        \
+    TT_CATCH(__func__)       \
+    return -1;
+
+#define ARG(x) \
+    if (!(x)) return null_arg(__func__, #x)
+#define ARGI(x)                    \
+    if (!(x)) {                    \
+        null_arg(__func__, #x);    \
+        return -1;                 \
+    }
+
+// ---- scopes ---------------------------------------------------------------------------------
+
+static thread_local std::vector<std::vector<tt_tensor *>> g_scopes;
+static thread_local int64_t g_live = 0;
+
+static tt_tensor *wrap(at::Tensor t) {
+    tt_tensor *h = new tt_tensor{std::move(t), 0, 0};
+    g_live++;
+    if (!g_scopes.empty()) {
+        h->depth = (int)g_scopes.size();
+        h->slot = g_scopes.back().size();
+        g_scopes.back().push_back(h);
+    }
+    return h;
+}
+
+static void unlink_from_scope(tt_tensor *h) {
+    if (h->depth > 0 && (size_t)h->depth <= g_scopes.size()) {
+        auto &s = g_scopes[h->depth - 1];
+        if (h->slot < s.size() && s[h->slot] == h) s[h->slot] = nullptr;
+    }
+    if (h->depth > 0) h->depth = 0;
+}
+
+extern "C" void tt_scope_begin(void) { g_scopes.emplace_back(); }
+
+extern "C" void tt_scope_end(void) {
+    if (g_scopes.empty()) return;
+    std::vector<tt_tensor *> s = std::move(g_scopes.back());
+    g_scopes.pop_back();
+    for (tt_tensor *h : s)
+        if (h) {
+            delete h;
+            g_live--;
+        }
+}
+
+extern "C" tt_tensor *tt_keep(tt_tensor *h) {
+    if (!h || h->depth <= 0) return h;
+    int parent = h->depth - 1;
+    unlink_from_scope(h);
+    if (parent > 0) {
+        h->depth = parent;
+        h->slot = g_scopes[parent - 1].size();
+        g_scopes[parent - 1].push_back(h);
+    }
+    return h;
+}
+
+extern "C" void tt_free(tt_tensor *h) {
+    if (!h || h->depth < 0) return;  // params are freed with their registry
+    unlink_from_scope(h);
+    delete h;
+    g_live--;
+}
+
+extern "C" int tt_scope_depth(void) { return (int)g_scopes.size(); }
+extern "C" int64_t tt_live_handles(void) { return g_live; }
+
+// ---- dtypes and devices -----------------------------------------------------------------------
+
+static at::ScalarType to_st(tt_dtype d) {
+    switch (d) {
+        case TT_F32: return at::kFloat;
+        case TT_F64: return at::kDouble;
+        case TT_F16: return at::kHalf;
+        case TT_BF16: return at::kBFloat16;
+        case TT_I64: return at::kLong;
+        case TT_I32: return at::kInt;
+        case TT_I16: return at::kShort;
+        case TT_I8: return at::kChar;
+        case TT_U8: return at::kByte;
+        case TT_BOOL: return at::kBool;
+        case TT_C64: return at::kComplexFloat;
+    }
+    throw std::invalid_argument("unknown tt_dtype " + std::to_string((int)d));
+}
+
+static tt_dtype from_st(at::ScalarType s) {
+    switch (s) {
+        case at::kFloat: return TT_F32;
+        case at::kDouble: return TT_F64;
+        case at::kHalf: return TT_F16;
+        case at::kBFloat16: return TT_BF16;
+        case at::kLong: return TT_I64;
+        case at::kInt: return TT_I32;
+        case at::kShort: return TT_I16;
+        case at::kChar: return TT_I8;
+        case at::kByte: return TT_U8;
+        case at::kBool: return TT_BOOL;
+        case at::kComplexFloat: return TT_C64;
+        default: return (tt_dtype)-1;
+    }
+}
+
+static thread_local tt_device g_device = TT_CPU;
+
+static at::Device to_dev(tt_device d) { return d == TT_CUDA ? at::Device(at::kCUDA) : at::Device(at::kCPU); }
+
+static at::TensorOptions opts(tt_dtype d) { return at::TensorOptions().dtype(to_st(d)).device(to_dev(g_device)); }
+
+static std::vector<int64_t> dims_of(const int64_t *shape, int ndim) {
+    if (ndim < 0 || ndim > 16) throw std::invalid_argument("ndim must be in 0..16, got " + std::to_string(ndim));
+    if (ndim > 0 && !shape) throw std::invalid_argument("shape is NULL");
+    return std::vector<int64_t>(shape, shape + ndim);
+}
+
+extern "C" size_t tt_dtype_size(tt_dtype d) {
+    try {
+        return c10::elementSize(to_st(d));
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" const char *tt_dtype_name(tt_dtype d) {
+    static const char *names[] = {"f32", "f64", "f16", "bf16", "i64", "i32", "i16", "i8", "u8", "bool", "c64"};
+    return (int)d >= 0 && (int)d <= (int)TT_C64 ? names[d] : "?";
+}
+
+// ---- runtime ----------------------------------------------------------------------------------
+
+extern "C" const char *tt_version(void) { return TORCH_VERSION; }
+
+extern "C" char *tt_build_config(void) {
+    try {
+        return strdup(at::show_config().c_str());
+    }
+    TT_CATCH(__func__)
+    return nullptr;
+}
+
+extern "C" int tt_cuda_available(void) {
+    try {
+        return torch::cuda::is_available() ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" int tt_has_fused_attention(void) { return TT_HAVE_SDPA; }
+
+extern "C" void tt_set_num_threads(int n) {
+    if (n > 0) at::set_num_threads(n);
+}
+extern "C" int tt_get_num_threads(void) { return at::get_num_threads(); }
+extern "C" void tt_set_default_device(tt_device d) { g_device = d; }
+extern "C" tt_device tt_get_default_device(void) { return g_device; }
+
+extern "C" void tt_synchronize(void) {
+    try {
+        if (g_device == TT_CUDA && torch::cuda::is_available()) torch::cuda::synchronize();
+    } catch (...) {
+    }
+}
+
+// ---- info -------------------------------------------------------------------------------------
+
+extern "C" int tt_ndim(const tt_tensor *t) { return t ? (int)t->t.dim() : -1; }
+
+extern "C" int64_t tt_size(const tt_tensor *t, int dim) {
+    if (!t) return null_arg(__func__, "t"), -1;
+    try {
+        return t->t.size(dim);
+    }
+    TT_CATCH(__func__)
+    return -1;
+}
+
+extern "C" int64_t tt_numel(const tt_tensor *t) { return t ? t->t.numel() : -1; }
+
+extern "C" int tt_shape(const tt_tensor *t, int64_t *out, int cap) {
+    if (!t) return null_arg(__func__, "t"), -1;
+    int nd = (int)t->t.dim();
+    for (int i = 0; i < nd && i < cap; i++) out[i] = t->t.size(i);
+    return nd;
+}
+
+extern "C" tt_dtype tt_dtype_of(const tt_tensor *t) { return t ? from_st(t->t.scalar_type()) : (tt_dtype)-1; }
+extern "C" tt_device tt_device_of(const tt_tensor *t) { return t && t->t.is_cuda() ? TT_CUDA : TT_CPU; }
+
+extern "C" char *tt_describe(const tt_tensor *t) {
+    if (!t) return strdup("NULL");
+    std::string s = tt_dtype_name(tt_dtype_of(t));
+    s += "[";
+    for (int i = 0; i < t->t.dim(); i++) s += (i ? ", " : "") + std::to_string(t->t.size(i));
+    s += t->t.is_cuda() ? "] cuda" : "] cpu";
+    if (t->t.requires_grad()) s += " requires_grad";
+    return strdup(s.c_str());
+}
+
+// ---- creation ---------------------------------------------------------------------------------
+
+extern "C" tt_tensor *tt_empty(const int64_t *shape, int ndim, tt_dtype dt) {
+    OP(return wrap(at::empty(dims_of(shape, ndim), opts(dt)));)
+}
+extern "C" tt_tensor *tt_zeros(const int64_t *shape, int ndim, tt_dtype dt) {
+    OP(return wrap(at::zeros(dims_of(shape, ndim), opts(dt)));)
+}
+extern "C" tt_tensor *tt_ones(const int64_t *shape, int ndim, tt_dtype dt) {
+    OP(return wrap(at::ones(dims_of(shape, ndim), opts(dt)));)
+}
+extern "C" tt_tensor *tt_full(const int64_t *shape, int ndim, double value, tt_dtype dt) {
+    OP(return wrap(at::full(dims_of(shape, ndim), value, opts(dt)));)
+}
+extern "C" tt_tensor *tt_scalar(double value, tt_dtype dt) { OP(return wrap(at::scalar_tensor(value, opts(dt)));) }
+extern "C" tt_tensor *tt_arange(double start, double end, double step, tt_dtype dt) {
+    OP(return wrap(at::arange(start, end, step, opts(dt)));)
+}
+extern "C" tt_tensor *tt_eye(int64_t n, tt_dtype dt) { OP(return wrap(at::eye(n, opts(dt)));) }
+extern "C" tt_tensor *tt_hann_window(int64_t n, tt_dtype dt) {
+    OP(return wrap(at::hann_window(n, /*periodic=*/true, opts(dt)));)
+}
+
+extern "C" tt_tensor *tt_from_data(const void *data, tt_dtype dt, const int64_t *shape, int ndim) {
+    OP({
+        auto dims = dims_of(shape, ndim);
+        int64_t n = 1;
+        for (int64_t d : dims) n *= d;
+        if (n > 0 && !data) throw std::invalid_argument("data is NULL");
+        // from_blob does not own the memory: clone before the caller's buffer can go away.
+        at::Tensor cpu = n > 0 ? at::from_blob(const_cast<void *>(data), dims, at::TensorOptions().dtype(to_st(dt))).clone()
+                               : at::empty(dims, at::TensorOptions().dtype(to_st(dt)));
+        return wrap(g_device == TT_CPU ? cpu : cpu.to(to_dev(g_device)));
+    })
+}
+
+extern "C" int tt_to_data(const tt_tensor *t, void *dst, size_t nbytes) {
+    ARGI(t);
+    OPI({
+        at::Tensor c = t->t.detach().to(at::kCPU).contiguous();
+        size_t need = (size_t)c.numel() * c.element_size();
+        if (need != nbytes)
+            throw std::invalid_argument("buffer holds " + std::to_string(nbytes) + " bytes, tensor needs " +
+                                        std::to_string(need));
+        if (need) std::memcpy(dst, c.data_ptr(), need);
+    })
+}
+
+extern "C" int tt_item(const tt_tensor *t, double *out) {
+    ARGI(t);
+    OPI({
+        if (t->t.numel() != 1)
+            throw std::invalid_argument("tensor has " + std::to_string(t->t.numel()) + " elements, expected 1");
+        *out = t->t.item().toDouble();
+    })
+}
+
+extern "C" void *tt_data_ptr(tt_tensor *t) {
+    if (!t) return null_arg(__func__, "t");
+    if (!t->t.is_cpu() || !t->t.is_contiguous()) {
+        set_error(__func__, "tensor is not a contiguous CPU tensor");
+        return nullptr;
+    }
+    return t->t.data_ptr();
+}
+
+// ---- random -----------------------------------------------------------------------------------
+// Numbers are always drawn on the CPU generator and moved to the device, so a seed gives the
+// same stream on CPU and CUDA (at a small copy cost on GPUs).
+
+extern "C" tt_gen *tt_gen_new(uint64_t seed) {
+    try {
+        return new tt_gen{at::make_generator<at::CPUGeneratorImpl>(seed)};
+    }
+    TT_CATCH(__func__)
+    return nullptr;
+}
+
+extern "C" void tt_gen_free(tt_gen *g) { delete g; }
+
+extern "C" int64_t tt_gen_get_state(tt_gen *g, void *buf, size_t cap) {
+    ARGI(g);
+    try {
+        std::lock_guard<std::mutex> lock(g->g.mutex());
+        at::Tensor s = g->g.get_state();
+        size_t n = (size_t)s.numel();
+        if (buf && cap >= n) std::memcpy(buf, s.data_ptr(), n);
+        return (int64_t)n;
+    }
+    TT_CATCH(__func__)
+    return -1;
+}
+
+extern "C" int tt_gen_set_state(tt_gen *g, const void *buf, size_t n) {
+    ARGI(g);
+    ARGI(buf);
+    OPI({
+        at::Tensor s = at::empty({(int64_t)n}, at::kByte);
+        std::memcpy(s.data_ptr(), buf, n);
+        std::lock_guard<std::mutex> lock(g->g.mutex());
+        g->g.set_state(s);
+    })
+}
+
+static at::Tensor on_device(at::Tensor cpu) { return g_device == TT_CPU ? cpu : cpu.to(to_dev(g_device)); }
+
+static at::TensorOptions cpu_opts(tt_dtype d) { return at::TensorOptions().dtype(to_st(d)); }
+
+extern "C" tt_tensor *tt_randn(tt_gen *g, const int64_t *shape, int ndim, tt_dtype dt) {
+    ARG(g);
+    OP(return wrap(on_device(at::randn(dims_of(shape, ndim), g->g, cpu_opts(dt))));)
+}
+extern "C" tt_tensor *tt_rand(tt_gen *g, const int64_t *shape, int ndim, tt_dtype dt) {
+    ARG(g);
+    OP(return wrap(on_device(at::rand(dims_of(shape, ndim), g->g, cpu_opts(dt))));)
+}
+extern "C" tt_tensor *tt_randint(tt_gen *g, int64_t low, int64_t high, const int64_t *shape, int ndim) {
+    ARG(g);
+    OP(return wrap(on_device(at::randint(low, high, dims_of(shape, ndim), g->g, cpu_opts(TT_I64))));)
+}
+extern "C" tt_tensor *tt_randperm(tt_gen *g, int64_t n) {
+    ARG(g);
+    OP(return wrap(on_device(at::randperm(n, g->g, cpu_opts(TT_I64))));)
+}
+extern "C" int tt_normal_(tt_tensor *t, tt_gen *g, double mean, double std) {
+    ARGI(t);
+    ARGI(g);
+    OPI({
+        at::NoGradGuard ng;
+        at::Tensor r = at::empty(t->t.sizes(), at::TensorOptions().dtype(t->t.scalar_type()));
+        r.normal_(mean, std, g->g);
+        t->t.copy_(r);
+    })
+}
+extern "C" int tt_uniform_(tt_tensor *t, tt_gen *g, double lo, double hi) {
+    ARGI(t);
+    ARGI(g);
+    OPI({
+        at::NoGradGuard ng;
+        at::Tensor r = at::empty(t->t.sizes(), at::TensorOptions().dtype(t->t.scalar_type()));
+        r.uniform_(lo, hi, g->g);
+        t->t.copy_(r);
+    })
+}
+
+// ---- copies, dtype, device ----------------------------------------------------------------------
+
+#define UNARY(name, expr)                     \
+    extern "C" tt_tensor *name(const tt_tensor *a_) { \
+        ARG(a_);                              \
+        OP(const at::Tensor &a = a_->t; return wrap(expr);) \
+    }
+#define BINARY(name, expr)                                       \
+    extern "C" tt_tensor *name(const tt_tensor *a_, const tt_tensor *b_) { \
+        ARG(a_);                                                 \
+        ARG(b_);                                                 \
+        OP(const at::Tensor &a = a_->t; const at::Tensor &b = b_->t; return wrap(expr);) \
+    }
+
+UNARY(tt_clone, a.clone())
+UNARY(tt_detach, a.detach())
+UNARY(tt_contiguous, a.contiguous())
+
+extern "C" tt_tensor *tt_to_dtype(const tt_tensor *a, tt_dtype dt) {
+    ARG(a);
+    OP(return wrap(a->t.to(to_st(dt)));)
+}
+extern "C" tt_tensor *tt_to_device(const tt_tensor *a, tt_device d) {
+    ARG(a);
+    OP(return wrap(a->t.to(to_dev(d)));)
+}
+
+// ---- elementwise ------------------------------------------------------------------------------
+
+BINARY(tt_add, a + b)
+BINARY(tt_sub, a - b)
+BINARY(tt_mul, a * b)
+BINARY(tt_div, a / b)
+BINARY(tt_maximum, at::maximum(a, b))
+BINARY(tt_minimum, at::minimum(a, b))
+BINARY(tt_pow, at::pow(a, b))
+
+extern "C" tt_tensor *tt_add_scalar(const tt_tensor *a, double s) { ARG(a); OP(return wrap(a->t + s);) }
+extern "C" tt_tensor *tt_mul_scalar(const tt_tensor *a, double s) { ARG(a); OP(return wrap(a->t * s);) }
+extern "C" tt_tensor *tt_rsub_scalar(double s, const tt_tensor *a) { ARG(a); OP(return wrap(s - a->t);) }
+extern "C" tt_tensor *tt_pow_scalar(const tt_tensor *a, double p) { ARG(a); OP(return wrap(at::pow(a->t, p));) }
+extern "C" tt_tensor *tt_clamp(const tt_tensor *a, double lo, double hi) {
+    ARG(a);
+    OP(return wrap(at::clamp(a->t, lo, hi));)
+}
+
+UNARY(tt_neg, at::neg(a))
+UNARY(tt_exp, at::exp(a))
+UNARY(tt_log, at::log(a))
+UNARY(tt_sqrt, at::sqrt(a))
+UNARY(tt_rsqrt, at::rsqrt(a))
+UNARY(tt_abs, at::abs(a))
+UNARY(tt_square, at::square(a))
+UNARY(tt_tanh, at::tanh(a))
+UNARY(tt_sigmoid, at::sigmoid(a))
+UNARY(tt_sin, at::sin(a))
+UNARY(tt_cos, at::cos(a))
+UNARY(tt_round, at::round(a))
+UNARY(tt_floor, at::floor(a))
+UNARY(tt_sign, at::sign(a))
+UNARY(tt_relu, at::relu(a))
+UNARY(tt_silu, at::silu(a))
+UNARY(tt_round_ste, a + (at::round(a) - a).detach())
+UNARY(tt_logical_not, at::logical_not(a))
+UNARY(tt_isfinite, at::isfinite(a))
+UNARY(tt_angle, at::angle(a))
+UNARY(tt_real, at::real(a))
+UNARY(tt_imag, at::imag(a))
+UNARY(tt_diagonal, at::diagonal(a))
+
+extern "C" tt_tensor *tt_gelu(const tt_tensor *a, int tanh_approx) {
+    ARG(a);
+    OP(return wrap(at::gelu(a->t, tanh_approx ? "tanh" : "none"));)
+}
+
+BINARY(tt_lt, at::lt(a, b))
+BINARY(tt_gt, at::gt(a, b))
+BINARY(tt_eq, at::eq(a, b))
+BINARY(tt_logical_and, at::logical_and(a, b))
+extern "C" tt_tensor *tt_lt_scalar(const tt_tensor *a, double s) { ARG(a); OP(return wrap(at::lt(a->t, s));) }
+extern "C" tt_tensor *tt_gt_scalar(const tt_tensor *a, double s) { ARG(a); OP(return wrap(at::gt(a->t, s));) }
+extern "C" tt_tensor *tt_eq_scalar(const tt_tensor *a, double s) { ARG(a); OP(return wrap(at::eq(a->t, s));) }
+
+extern "C" tt_tensor *tt_where(const tt_tensor *cond, const tt_tensor *a, const tt_tensor *b) {
+    ARG(cond);
+    ARG(a);
+    ARG(b);
+    OP(return wrap(at::where(cond->t, a->t, b->t));)
+}
+extern "C" tt_tensor *tt_masked_fill(const tt_tensor *a, const tt_tensor *mask, double value) {
+    ARG(a);
+    ARG(mask);
+    OP(return wrap(a->t.masked_fill(mask->t, value));)
+}
+extern "C" tt_tensor *tt_tril(const tt_tensor *a, int64_t k) { ARG(a); OP(return wrap(at::tril(a->t, k));) }
+extern "C" tt_tensor *tt_triu(const tt_tensor *a, int64_t k) { ARG(a); OP(return wrap(at::triu(a->t, k));) }
+
+// ---- linear algebra ---------------------------------------------------------------------------
+
+BINARY(tt_matmul, at::matmul(a, b))
+BINARY(tt_cdist, at::cdist(a, b))
+
+static c10::optional<at::Tensor> opt(const tt_tensor *t) {
+    return t ? c10::optional<at::Tensor>(t->t) : c10::optional<at::Tensor>();
+}
+
+extern "C" tt_tensor *tt_linear(const tt_tensor *x, const tt_tensor *w, const tt_tensor *b) {
+    ARG(x);
+    ARG(w);
+    OP(return wrap(at::linear(x->t, w->t, opt(b)));)
+}
+
+extern "C" int tt_linalg_eigh(const tt_tensor *a, tt_tensor **evals, tt_tensor **evecs) {
+    ARGI(a);
+    OPI({
+        auto r = at::linalg_eigh(a->t, "L");
+        *evals = wrap(std::get<0>(r));
+        *evecs = wrap(std::get<1>(r));
+    })
+}
+
+// ---- neural-net ops ---------------------------------------------------------------------------
+
+extern "C" tt_tensor *tt_softmax(const tt_tensor *a, int dim) { ARG(a); OP(return wrap(at::softmax(a->t, dim));) }
+extern "C" tt_tensor *tt_log_softmax(const tt_tensor *a, int dim) {
+    ARG(a);
+    OP(return wrap(at::log_softmax(a->t, dim));)
+}
+
+extern "C" tt_tensor *tt_layer_norm(const tt_tensor *x, const tt_tensor *w, const tt_tensor *b, double eps) {
+    ARG(x);
+    OP(return wrap(at::layer_norm(x->t, {x->t.size(-1)}, opt(w), opt(b), eps));)
+}
+
+extern "C" tt_tensor *tt_rms_norm(const tt_tensor *x, const tt_tensor *w, double eps) {
+    ARG(x);
+    OP({
+        at::Tensor y = x->t * at::rsqrt(x->t.square().mean(-1, /*keepdim=*/true) + eps);
+        return wrap(w ? y * w->t : y);
+    })
+}
+
+extern "C" tt_tensor *tt_embedding(const tt_tensor *weight, const tt_tensor *indices) {
+    ARG(weight);
+    ARG(indices);
+    OP(return wrap(at::embedding(weight->t, indices->t));)
+}
+
+// Causal mask aligned at the end: query i (of Tq) sees keys j <= i + Tk - Tq.
+static at::Tensor causal_mask(int64_t tq, int64_t tk, const at::Device &dev) {
+    return at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool).device(dev)).tril(tk - tq);
+}
+
+extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const tt_tensor *v, const tt_tensor *mask,
+                                   int causal, double scale) {
+    ARG(q);
+    ARG(k);
+    ARG(v);
+    OP({
+        int64_t tq = q->t.size(-2), tk = k->t.size(-2), d = q->t.size(-1);
+        double s = scale > 0 ? scale : 1.0 / std::sqrt((double)d);
+        at::Tensor m;
+        if (mask) m = mask->t;
+        if (causal) {
+            at::Tensor c = causal_mask(tq, tk, q->t.device());
+            if (!m.defined())
+                m = c;
+            else if (m.scalar_type() == at::kBool)
+                m = at::logical_and(m, c);
+            else
+                m = m.masked_fill(c.logical_not(), -std::numeric_limits<float>::infinity());
+        }
+#if TT_HAVE_SDPA
+        bool plain_causal = causal && !mask && tq == tk;  // SDPA's is_causal aligns top-left
+        return wrap(at::scaled_dot_product_attention(q->t, k->t, v->t, (plain_causal || !m.defined()) ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(m), 0.0,
+                                                     plain_causal, s));
+#else
+        at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1)) * s;
+        if (m.defined()) {
+            if (m.scalar_type() == at::kBool)
+                scores = scores.masked_fill(m.logical_not(), -std::numeric_limits<float>::infinity());
+            else
+                scores = scores + m;
+        }
+        return wrap(at::matmul(at::softmax(scores, -1), v->t));
+#endif
+    })
+}
+
+extern "C" tt_tensor *tt_dropout(const tt_tensor *x, double p, int train, tt_gen *g) {
+    ARG(x);
+    OP({
+        if (!train || p <= 0) return wrap(x->t);
+        if (!g) throw std::invalid_argument("dropout needs a generator");
+        if (p >= 1) return wrap(at::zeros_like(x->t));
+        at::Tensor keep = at::rand(x->t.sizes(), g->g, at::TensorOptions().dtype(at::kFloat)).ge(p);
+        keep = keep.to(x->t.device()).to(x->t.scalar_type());
+        return wrap(x->t * keep * (1.0 / (1.0 - p)));
+    })
+}
+
+extern "C" tt_tensor *tt_mse_loss(const tt_tensor *pred, const tt_tensor *target) {
+    ARG(pred);
+    ARG(target);
+    OP(return wrap(at::mse_loss(pred->t, target->t));)
+}
+
+extern "C" tt_tensor *tt_cross_entropy(const tt_tensor *logits, const tt_tensor *target) {
+    ARG(logits);
+    ARG(target);
+    OP(return wrap(at::cross_entropy_loss(logits->t, target->t));)
+}
+
+extern "C" tt_tensor *tt_conv1d(const tt_tensor *x, const tt_tensor *w, const tt_tensor *b, int64_t stride,
+                                int64_t padding) {
+    ARG(x);
+    ARG(w);
+    OP(return wrap(at::conv1d(x->t, w->t, opt(b), {stride}, {padding}));)
+}
+
+extern "C" tt_tensor *tt_conv2d(const tt_tensor *x, const tt_tensor *w, const tt_tensor *b, int64_t stride,
+                                int64_t padding) {
+    ARG(x);
+    ARG(w);
+    OP(return wrap(at::conv2d(x->t, w->t, opt(b), {stride, stride}, {padding, padding}));)
+}
+
+// ---- shape ------------------------------------------------------------------------------------
+
+extern "C" tt_tensor *tt_reshape(const tt_tensor *a, const int64_t *shape, int ndim) {
+    ARG(a);
+    OP(return wrap(a->t.reshape(dims_of(shape, ndim)));)
+}
+extern "C" tt_tensor *tt_permute(const tt_tensor *a, const int64_t *dims, int ndim) {
+    ARG(a);
+    OP(return wrap(a->t.permute(dims_of(dims, ndim)));)
+}
+extern "C" tt_tensor *tt_transpose(const tt_tensor *a, int d0, int d1) { ARG(a); OP(return wrap(a->t.transpose(d0, d1));) }
+extern "C" tt_tensor *tt_unsqueeze(const tt_tensor *a, int dim) { ARG(a); OP(return wrap(a->t.unsqueeze(dim));) }
+extern "C" tt_tensor *tt_squeeze(const tt_tensor *a, int dim) { ARG(a); OP(return wrap(a->t.squeeze(dim));) }
+extern "C" tt_tensor *tt_flatten(const tt_tensor *a, int start, int end) {
+    ARG(a);
+    OP(return wrap(a->t.flatten(start, end));)
+}
+extern "C" tt_tensor *tt_expand(const tt_tensor *a, const int64_t *shape, int ndim) {
+    ARG(a);
+    OP(return wrap(a->t.expand(dims_of(shape, ndim)));)
+}
+extern "C" tt_tensor *tt_repeat(const tt_tensor *a, const int64_t *reps, int ndim) {
+    ARG(a);
+    OP(return wrap(a->t.repeat(dims_of(reps, ndim)));)
+}
+
+static std::vector<at::Tensor> tensor_list(tt_tensor *const *ts, int n, const char *fn) {
+    if (n <= 0 || !ts) throw std::invalid_argument("empty tensor list");
+    std::vector<at::Tensor> v;
+    v.reserve(n);
+    for (int i = 0; i < n; i++) {
+        if (!ts[i]) throw std::invalid_argument("tensor " + std::to_string(i) + " of the list is NULL");
+        v.push_back(ts[i]->t);
+    }
+    return v;
+}
+
+extern "C" tt_tensor *tt_cat(tt_tensor *const *ts, int n, int dim) {
+    for (int i = 0; ts && i < n; i++)
+        if (!ts[i] && !g_error.empty()) return nullptr;  // keep the root cause
+    OP(return wrap(at::cat(tensor_list(ts, n, __func__), dim));)
+}
+extern "C" tt_tensor *tt_stack(tt_tensor *const *ts, int n, int dim) {
+    for (int i = 0; ts && i < n; i++)
+        if (!ts[i] && !g_error.empty()) return nullptr;
+    OP(return wrap(at::stack(tensor_list(ts, n, __func__), dim));)
+}
+extern "C" tt_tensor *tt_slice(const tt_tensor *a, int dim, int64_t start, int64_t end, int64_t step) {
+    ARG(a);
+    OP(return wrap(a->t.slice(dim, start, end, step));)
+}
+extern "C" tt_tensor *tt_select(const tt_tensor *a, int dim, int64_t index) { ARG(a); OP(return wrap(a->t.select(dim, index));) }
+extern "C" int tt_chunk(const tt_tensor *a, int n, int dim, tt_tensor **out) {
+    ARGI(a);
+    OPI({
+        auto parts = a->t.chunk(n, dim);
+        if ((int)parts.size() != n)
+            throw std::invalid_argument("size " + std::to_string(a->t.size(dim)) + " of dim " + std::to_string(dim) +
+                                        " does not split into " + std::to_string(n) + " chunks");
+        for (int i = 0; i < n; i++) out[i] = wrap(parts[i]);
+    })
+}
+extern "C" tt_tensor *tt_flip(const tt_tensor *a, int dim) { ARG(a); OP(return wrap(a->t.flip({dim}));) }
+
+// ---- reductions -------------------------------------------------------------------------------
+
+extern "C" tt_tensor *tt_sum(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(a->t.sum(std::vector<int64_t>{dim}, keepdim != 0));)
+}
+extern "C" tt_tensor *tt_mean(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(a->t.mean(std::vector<int64_t>{dim}, keepdim != 0));)
+}
+extern "C" tt_tensor *tt_max(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(std::get<0>(a->t.max(dim, keepdim != 0)));)
+}
+extern "C" tt_tensor *tt_min(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(std::get<0>(a->t.min(dim, keepdim != 0)));)
+}
+extern "C" tt_tensor *tt_argmax(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(a->t.argmax(dim, keepdim != 0));)
+}
+extern "C" tt_tensor *tt_var(const tt_tensor *a, int dim, int unbiased, int keepdim) {
+    ARG(a);
+    OP(return wrap(at::var(a->t, std::vector<int64_t>{dim}, unbiased != 0, keepdim != 0));)
+}
+extern "C" tt_tensor *tt_logsumexp(const tt_tensor *a, int dim, int keepdim) {
+    ARG(a);
+    OP(return wrap(at::logsumexp(a->t, std::vector<int64_t>{dim}, keepdim != 0));)
+}
+extern "C" tt_tensor *tt_cumsum(const tt_tensor *a, int dim) { ARG(a); OP(return wrap(a->t.cumsum(dim));) }
+UNARY(tt_sum_all, a.sum())
+UNARY(tt_mean_all, a.mean())
+UNARY(tt_max_all, a.max())
+UNARY(tt_norm_all, a.norm())
+
+// ---- indexing ---------------------------------------------------------------------------------
+
+extern "C" tt_tensor *tt_gather(const tt_tensor *a, int dim, const tt_tensor *index) {
+    ARG(a);
+    ARG(index);
+    OP(return wrap(at::gather(a->t, dim, index->t));)
+}
+extern "C" tt_tensor *tt_index_select(const tt_tensor *a, int dim, const tt_tensor *index) {
+    ARG(a);
+    ARG(index);
+    OP(return wrap(at::index_select(a->t, dim, index->t));)
+}
+extern "C" tt_tensor *tt_one_hot(const tt_tensor *index, int64_t n_classes) {
+    ARG(index);
+    OP(return wrap(at::one_hot(index->t, n_classes));)
+}
+
+// ---- audio ------------------------------------------------------------------------------------
+
+static at::Tensor window_or_hann(const tt_tensor *window, int64_t win_length, const at::Tensor &like) {
+    if (window) return window->t;
+    return at::hann_window(win_length, true, at::TensorOptions().dtype(like.scalar_type() == at::kComplexFloat
+                                                                          ? at::kFloat
+                                                                          : like.scalar_type())
+                                                 .device(like.device()));
+}
+
+extern "C" tt_tensor *tt_stft(const tt_tensor *x, int64_t n_fft, int64_t hop, int64_t win_length,
+                              const tt_tensor *window, int center) {
+    ARG(x);
+    OP({
+        at::Tensor w = window_or_hann(window, win_length, x->t);
+        return wrap(at::stft(x->t, n_fft, hop, win_length, w, center != 0, "reflect", /*normalized=*/false,
+                             /*onesided=*/true, /*return_complex=*/true));
+    })
+}
+
+extern "C" tt_tensor *tt_istft(const tt_tensor *spec, int64_t n_fft, int64_t hop, int64_t win_length,
+                               const tt_tensor *window, int center, int64_t length) {
+    ARG(spec);
+    OP({
+        at::Tensor w = window_or_hann(window, win_length, spec->t);
+        return wrap(at::istft(spec->t, n_fft, hop, win_length, w, center != 0, /*normalized=*/false,
+                              /*onesided=*/true, length, /*return_complex=*/false));
+    })
+}
+
+BINARY(tt_polar, at::polar(a, b))
+
+// ---- in place (always without autograd: they update parameters and optimiser state) ----------
+
+extern "C" int tt_copy_(tt_tensor *dst, const tt_tensor *src) {
+    ARGI(dst);
+    ARGI(src);
+    OPI(at::NoGradGuard ng; dst->t.copy_(src->t);)
+}
+extern "C" int tt_zero_(tt_tensor *t) { ARGI(t); OPI(at::NoGradGuard ng; t->t.zero_();) }
+extern "C" int tt_fill_(tt_tensor *t, double v) { ARGI(t); OPI(at::NoGradGuard ng; t->t.fill_(v);) }
+extern "C" int tt_add_(tt_tensor *t, const tt_tensor *other, double alpha) {
+    ARGI(t);
+    ARGI(other);
+    OPI(at::NoGradGuard ng; t->t.add_(other->t, alpha);)
+}
+extern "C" int tt_mul_scalar_(tt_tensor *t, double s) { ARGI(t); OPI(at::NoGradGuard ng; t->t.mul_(s);) }
+extern "C" int tt_addcmul_(tt_tensor *t, const tt_tensor *a, const tt_tensor *b, double value) {
+    ARGI(t);
+    ARGI(a);
+    ARGI(b);
+    OPI(at::NoGradGuard ng; t->t.addcmul_(a->t, b->t, value);)
+}
+extern "C" int tt_addcdiv_(tt_tensor *t, const tt_tensor *a, const tt_tensor *b, double value) {
+    ARGI(t);
+    ARGI(a);
+    ARGI(b);
+    OPI(at::NoGradGuard ng; t->t.addcdiv_(a->t, b->t, value);)
+}
+extern "C" int tt_lerp_(tt_tensor *t, const tt_tensor *end, double weight) {
+    ARGI(t);
+    ARGI(end);
+    OPI(at::NoGradGuard ng; t->t.lerp_(end->t, weight);)
+}
+
+// ---- autograd ---------------------------------------------------------------------------------
+
+extern "C" int tt_set_requires_grad(tt_tensor *t, int on) {
+    ARGI(t);
+    OPI(t->t.set_requires_grad(on != 0);)
+}
+extern "C" int tt_requires_grad(const tt_tensor *t) { return t && t->t.requires_grad() ? 1 : 0; }
+
+extern "C" int tt_backward(const tt_tensor *loss) {
+    ARGI(loss);
+    OPI({
+        if (loss->t.numel() != 1)
+            throw std::invalid_argument("loss has " + std::to_string(loss->t.numel()) + " elements, expected a scalar");
+        loss->t.backward();
+    })
+}
+
+extern "C" tt_tensor *tt_grad(const tt_tensor *t) {
+    ARG(t);
+    OP({
+        at::Tensor g = t->t.grad();
+        if (!g.defined()) throw std::invalid_argument("tensor has no gradient (not used in the loss, or no backward yet)");
+        return wrap(g);
+    })
+}
+extern "C" int tt_has_grad(const tt_tensor *t) { return t && t->t.grad().defined() ? 1 : 0; }
+extern "C" int tt_zero_grad(tt_tensor *t) {
+    ARGI(t);
+    OPI(t->t.mutable_grad() = at::Tensor();)
+}
+
+static thread_local std::vector<std::unique_ptr<at::NoGradGuard>> g_no_grad;
+extern "C" void tt_no_grad_begin(void) { g_no_grad.push_back(std::make_unique<at::NoGradGuard>()); }
+extern "C" void tt_no_grad_end(void) {
+    if (!g_no_grad.empty()) g_no_grad.pop_back();
+}
+
+static thread_local int g_autocast_depth = 0;
+
+static void autocast_enable(bool on, at::ScalarType st) {
+#if TT_AUTOCAST_DEVICE_API
+    at::autocast::set_autocast_dtype(at::kCPU, st);
+    at::autocast::set_autocast_enabled(at::kCPU, on);
+    if (torch::cuda::is_available()) {
+        at::autocast::set_autocast_dtype(at::kCUDA, st);
+        at::autocast::set_autocast_enabled(at::kCUDA, on);
+    }
+#else
+    at::autocast::set_autocast_cpu_dtype(st);
+    at::autocast::set_cpu_enabled(on);
+    if (torch::cuda::is_available()) {
+        at::autocast::set_autocast_gpu_dtype(st);
+        at::autocast::set_enabled(on);
+    }
+#endif
+}
+
+extern "C" void tt_autocast_begin(tt_dtype dt) {
+    try {
+        if (g_autocast_depth++ == 0) autocast_enable(true, to_st(dt));
+    }
+    TT_CATCH(__func__)
+}
+
+extern "C" void tt_autocast_end(void) {
+    if (g_autocast_depth <= 0) return;
+    try {
+        if (--g_autocast_depth == 0) {
+            autocast_enable(false, at::kBFloat16);
+            at::autocast::clear_cache();  // cached casts of weights would go stale after an update
+        }
+    }
+    TT_CATCH(__func__)
+}
+
+// ---- parameter registry -------------------------------------------------------------------------
+
+extern "C" tt_params *tt_params_new(void) {
+    try {
+        return new tt_params();
+    }
+    TT_CATCH(__func__)
+    return nullptr;
+}
+
+extern "C" void tt_params_free(tt_params *p) {
+    if (!p) return;
+    for (tt_tensor *t : p->tensors) {
+        delete t;
+        g_live--;
+    }
+    delete p;
+}
+
+extern "C" tt_tensor *tt_params_add(tt_params *p, const char *name, tt_tensor *t) {
+    ARG(p);
+    ARG(name);
+    ARG(t);
+    try {
+        if (p->index.count(name)) {
+            tt_free(t);
+            set_error(__func__, (std::string("duplicate parameter name '") + name + "'").c_str());
+            return nullptr;
+        }
+        unlink_from_scope(t);
+        t->depth = -1;
+        // a leaf that accumulates .grad, whatever op produced the initial value
+        t->t = t->t.detach().requires_grad_(t->t.is_floating_point());
+        p->index[name] = (int)p->tensors.size();
+        p->names.emplace_back(name);
+        p->tensors.push_back(t);
+        return t;
+    }
+    TT_CATCH(__func__)
+    return nullptr;
+}
+
+extern "C" tt_tensor *tt_params_get(const tt_params *p, const char *name) {
+    if (!p || !name) return nullptr;
+    auto it = p->index.find(name);
+    return it == p->index.end() ? nullptr : p->tensors[it->second];
+}
+extern "C" int tt_params_count(const tt_params *p) { return p ? (int)p->tensors.size() : 0; }
+extern "C" const char *tt_params_name(const tt_params *p, int i) {
+    return p && i >= 0 && i < (int)p->names.size() ? p->names[i].c_str() : nullptr;
+}
+extern "C" tt_tensor *tt_params_at(const tt_params *p, int i) {
+    return p && i >= 0 && i < (int)p->tensors.size() ? p->tensors[i] : nullptr;
+}
+extern "C" int64_t tt_params_numel(const tt_params *p) {
+    int64_t n = 0;
+    if (p)
+        for (tt_tensor *t : p->tensors) n += t->t.numel();
+    return n;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, from a bare machine: install dependencies, build (Release), run ctest;
+# then a sanitizer build (ASan + UBSan) of the pure-C parts and their tests.
+# Usage: launch/test.sh [extra ctest args, e.g. -R config]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+
+launch/setup.sh                                     # packages + build/ (Release)
+echo "== ctest (Release build) =="
+(cd build && ctest --output-on-failure -j"$JOBS" "$@")
+
+echo "== ctest (ASan + UBSan build of the pure-C base) =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVROBIN_SANITIZE=ON -DVROBIN_WITH_TORCH=OFF >/dev/null
+cmake --build build-asan -j"$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"$JOBS" -L base "$@")

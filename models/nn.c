@@ -1,0 +1,150 @@
+/* nn.c — see nn.h. */
+#include "models/nn.h"
+
+#include <stdio.h>
+
+#define NAME(buf, prefix, part) snprintf(buf, sizeof buf, "%s.%s", prefix, part)
+
+static tt_tensor *add_normal(tt_params *p, const char *name, const int64_t *shape, int ndim, double std, tt_gen *g) {
+    tt_tensor *t = tt_randn(g, shape, ndim, TT_F32);
+    if (t && std != 1.0) {
+        tt_mul_scalar_(t, std);
+    }
+    return tt_params_add(p, name, t);
+}
+
+int nn_linear_init(nn_linear *l, tt_params *p, const char *prefix, int in, int out, int bias, tt_gen *g) {
+    char name[256];
+    NAME(name, prefix, "weight");
+    l->w = add_normal(p, name, TT_SHAPE(out, in), 0.02, g);
+    l->b = NULL;
+    if (bias) {
+        NAME(name, prefix, "bias");
+        l->b = tt_params_add(p, name, tt_zeros(TT_SHAPE(out), TT_F32));
+    }
+    return l->w && (!bias || l->b) ? 0 : -1;
+}
+
+int nn_norm_init(nn_norm *n, tt_params *p, const char *prefix, int dim, int rms) {
+    char name[256];
+    n->rms = rms;
+    n->eps = rms ? 1e-6 : 1e-5;
+    NAME(name, prefix, "weight");
+    n->w = tt_params_add(p, name, tt_ones(TT_SHAPE(dim), TT_F32));
+    n->b = NULL;
+    if (!rms) {
+        NAME(name, prefix, "bias");
+        n->b = tt_params_add(p, name, tt_zeros(TT_SHAPE(dim), TT_F32));
+    }
+    return n->w && (rms || n->b) ? 0 : -1;
+}
+
+int nn_attention_init(nn_attention *a, tt_params *p, const char *prefix, int dim, int n_heads, tt_gen *g) {
+    char name[256];
+    a->n_heads = n_heads;
+    NAME(name, prefix, "qkv");
+    if (nn_linear_init(&a->qkv, p, name, dim, 3 * dim, 1, g)) return -1;
+    NAME(name, prefix, "proj");
+    return nn_linear_init(&a->proj, p, name, dim, dim, 1, g);
+}
+
+int nn_mlp_init(nn_mlp *m, tt_params *p, const char *prefix, int dim, int hidden, tt_gen *g) {
+    char name[256];
+    NAME(name, prefix, "fc");
+    if (nn_linear_init(&m->fc, p, name, dim, hidden, 1, g)) return -1;
+    NAME(name, prefix, "proj");
+    return nn_linear_init(&m->proj, p, name, hidden, dim, 1, g);
+}
+
+int nn_block_init(nn_block *b, tt_params *p, const char *prefix, int dim, int n_heads, int mlp_hidden, int rms,
+                  tt_gen *g) {
+    char name[256];
+    NAME(name, prefix, "norm1");
+    if (nn_norm_init(&b->norm1, p, name, dim, rms)) return -1;
+    NAME(name, prefix, "attn");
+    if (nn_attention_init(&b->attn, p, name, dim, n_heads, g)) return -1;
+    NAME(name, prefix, "norm2");
+    if (nn_norm_init(&b->norm2, p, name, dim, rms)) return -1;
+    NAME(name, prefix, "mlp");
+    return nn_mlp_init(&b->mlp, p, name, dim, mlp_hidden, g);
+}
+
+/* ---- binding to existing parameters ---- */
+
+static tt_tensor *need(tt_params *p, const char *prefix, const char *part) {
+    char name[256];
+    NAME(name, prefix, part);
+    tt_tensor *t = tt_params_get(p, name);
+    return t ? t : tt_fail("parameter '%s' is missing", name);
+}
+
+int nn_linear_bind(nn_linear *l, tt_params *p, const char *prefix, int bias) {
+    l->w = need(p, prefix, "weight");
+    l->b = bias ? need(p, prefix, "bias") : NULL;
+    return l->w && (!bias || l->b) ? 0 : -1;
+}
+
+int nn_norm_bind(nn_norm *n, tt_params *p, const char *prefix, int rms) {
+    n->rms = rms;
+    n->eps = rms ? 1e-6 : 1e-5;
+    n->w = need(p, prefix, "weight");
+    n->b = rms ? NULL : need(p, prefix, "bias");
+    return n->w && (rms || n->b) ? 0 : -1;
+}
+
+int nn_attention_bind(nn_attention *a, tt_params *p, const char *prefix, int n_heads) {
+    char name[256];
+    a->n_heads = n_heads;
+    NAME(name, prefix, "qkv");
+    if (nn_linear_bind(&a->qkv, p, name, 1)) return -1;
+    NAME(name, prefix, "proj");
+    return nn_linear_bind(&a->proj, p, name, 1);
+}
+
+int nn_mlp_bind(nn_mlp *m, tt_params *p, const char *prefix) {
+    char name[256];
+    NAME(name, prefix, "fc");
+    if (nn_linear_bind(&m->fc, p, name, 1)) return -1;
+    NAME(name, prefix, "proj");
+    return nn_linear_bind(&m->proj, p, name, 1);
+}
+
+int nn_block_bind(nn_block *b, tt_params *p, const char *prefix, int n_heads, int rms) {
+    char name[256];
+    NAME(name, prefix, "norm1");
+    if (nn_norm_bind(&b->norm1, p, name, rms)) return -1;
+    NAME(name, prefix, "attn");
+    if (nn_attention_bind(&b->attn, p, name, n_heads)) return -1;
+    NAME(name, prefix, "norm2");
+    if (nn_norm_bind(&b->norm2, p, name, rms)) return -1;
+    NAME(name, prefix, "mlp");
+    return nn_mlp_bind(&b->mlp, p, name);
+}
+
+/* ---- forward ---- */
+
+tt_tensor *nn_linear_fwd(const nn_linear *l, const tt_tensor *x) { return tt_linear(x, l->w, l->b); }
+
+tt_tensor *nn_norm_fwd(const nn_norm *n, const tt_tensor *x) {
+    return n->rms ? tt_rms_norm(x, n->w, n->eps) : tt_layer_norm(x, n->w, n->b, n->eps);
+}
+
+tt_tensor *nn_attention_fwd(const nn_attention *a, const tt_tensor *x, int causal, const tt_tensor *mask) {
+    int64_t B = tt_size(x, 0), T = tt_size(x, 1), C = tt_size(x, 2);
+    int64_t H = a->n_heads, D = C / H;
+    /* [B,T,3C] -> [B,T,3,H,D] -> [3,B,H,T,D] */
+    tt_tensor *qkv = tt_permute(tt_reshape(nn_linear_fwd(&a->qkv, x), TT_SHAPE(B, T, 3, H, D)), TT_SHAPE(2, 0, 3, 1, 4));
+    tt_tensor *q = tt_select(qkv, 0, 0), *k = tt_select(qkv, 0, 1), *v = tt_select(qkv, 0, 2);
+    tt_tensor *y = tt_attention(q, k, v, mask, causal, 0.0);                   /* [B,H,T,D] */
+    y = tt_reshape(tt_transpose(y, 1, 2), TT_SHAPE(B, T, C));                 /* [B,T,C] */
+    return nn_linear_fwd(&a->proj, y);
+}
+
+tt_tensor *nn_mlp_fwd(const nn_mlp *m, const tt_tensor *x) {
+    return nn_linear_fwd(&m->proj, tt_gelu(nn_linear_fwd(&m->fc, x), 1));
+}
+
+tt_tensor *nn_block_fwd(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask) {
+    tt_tensor *h = tt_add(x, nn_attention_fwd(&b->attn, nn_norm_fwd(&b->norm1, x), causal, mask));
+    return tt_add(h, nn_mlp_fwd(&b->mlp, nn_norm_fwd(&b->norm2, h)));
+}

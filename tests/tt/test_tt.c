@@ -1,0 +1,210 @@
+/* test_tt.c — unit tests of the libtorch wrapper's contract: errors never escape and read
+ * well, NULLs propagate the root cause, scopes free what they should, generator state
+ * round-trips, and the numeric ops the models and metrics rely on are right. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tt.h"
+
+static int g_pass, g_fail;
+
+#define CHECK(cond, ...)                                              \
+    do {                                                              \
+        if (cond) {                                                   \
+            g_pass++;                                                 \
+        } else {                                                      \
+            g_fail++;                                                 \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
+            fprintf(stderr, __VA_ARGS__);                             \
+            fprintf(stderr, "  (tt_last_error: %s)\n", tt_last_error()); \
+        }                                                             \
+    } while (0)
+
+static double item(tt_tensor *t) {
+    double v = NAN;
+    tt_item(t, &v);
+    return v;
+}
+
+static void test_errors(void) {
+    tt_scope_begin();
+    tt_clear_error();
+    tt_tensor *a = tt_zeros(TT_SHAPE(3, 4), TT_F32), *b = tt_zeros(TT_SHAPE(5, 6), TT_F32);
+    tt_tensor *c = tt_matmul(a, b);
+    CHECK(c == NULL, "matmul of 3x4 by 5x6 must fail");
+    CHECK(strstr(tt_last_error(), "tt_matmul") && strstr(tt_last_error(), "3x4 and 5x6"),
+          "message names the op and shapes: '%s'", tt_last_error());
+    /* a chain: the NULL travels and the first failure's message survives */
+    tt_tensor *d = tt_gelu(tt_add_scalar(c, 1.0), 0);
+    CHECK(d == NULL && strstr(tt_last_error(), "3x4 and 5x6"), "NULL propagates with the root cause");
+    tt_clear_error();
+    CHECK(tt_relu(NULL) == NULL && strstr(tt_last_error(), "tt_relu: argument"), "NULL argument is named");
+    tt_clear_error();
+    float buf[3];
+    CHECK(tt_to_data(a, buf, sizeof buf) == -1 && strstr(tt_last_error(), "needs 48"), "to_data size check");
+    CHECK(tt_reshape(a, TT_SHAPE(5, 5)) == NULL && strstr(tt_last_error(), "tt_reshape"), "bad reshape");
+    CHECK(tt_item(a, &(double){0}) == -1 && strstr(tt_last_error(), "12 elements"), "item of a non-scalar");
+    CHECK(tt_cat(NULL, 0, 0) == NULL && strstr(tt_last_error(), "empty"), "empty cat");
+    CHECK(tt_backward(a) == -1, "backward of a non-scalar fails");
+    CHECK(tt_grad(a) == NULL && strstr(tt_last_error(), "no gradient"), "grad of a tensor without one");
+    CHECK(tt_zeros(TT_SHAPE(-1), TT_F32) == NULL, "negative size fails cleanly");
+    tt_tensor *idx = tt_full(TT_SHAPE(2), 7, TT_I64);
+    CHECK(tt_embedding(tt_zeros(TT_SHAPE(3, 2), TT_F32), idx) == NULL, "embedding index out of range fails");
+    tt_scope_end();
+}
+
+static void test_scopes(void) {
+    int64_t base = tt_live_handles();
+    tt_tensor *kept;
+    tt_scope_begin();
+    tt_tensor *a = tt_ones(TT_SHAPE(4), TT_F32);
+    tt_scope_begin();
+    tt_tensor *b = tt_add(a, a);
+    for (int i = 0; i < 100; i++) tt_mul_scalar(b, 2.0);
+    kept = tt_keep(tt_mul_scalar(b, 3.0)); /* moves to the outer scope */
+    tt_scope_end();
+    CHECK(tt_live_handles() == base + 2, "inner scope freed its temporaries (live %lld)",
+          (long long)(tt_live_handles() - base));
+    CHECK(fabs(item(tt_sum_all(kept)) - 24.0) < 1e-6, "kept tensor still valid");
+    tt_keep(kept); /* to caller ownership */
+    tt_scope_end();
+    CHECK(tt_live_handles() == base + 1, "outer scope freed, kept one left");
+    tt_free(kept);
+    CHECK(tt_live_handles() == base, "all freed");
+    tt_free(NULL);
+
+    tt_params *p = tt_params_new();
+    tt_scope_begin();
+    tt_tensor *w = tt_params_add(p, "layer.w", tt_zeros(TT_SHAPE(2, 2), TT_F32));
+    tt_scope_end();
+    CHECK(tt_params_get(p, "layer.w") == w && tt_requires_grad(w), "params survive scopes and require grad");
+    CHECK(tt_params_add(p, "layer.w", tt_zeros(TT_SHAPE(1), TT_F32)) == NULL &&
+              strstr(tt_last_error(), "duplicate parameter name 'layer.w'"),
+          "duplicate names rejected");
+    CHECK(tt_params_numel(p) == 4 && tt_params_count(p) == 1, "params bookkeeping");
+    tt_free(w); /* ignored: owned by the registry */
+    tt_params_free(p);
+    CHECK(tt_live_handles() == base, "registry freed its tensors");
+}
+
+static void test_autograd_and_gen(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(42);
+    int64_t n = tt_gen_get_state(g, NULL, 0);
+    unsigned char *state = malloc((size_t)n);
+    tt_gen_get_state(g, state, (size_t)n);
+    tt_tensor *r1 = tt_randn(g, TT_SHAPE(8), TT_F32);
+    tt_gen_set_state(g, state, (size_t)n);
+    tt_tensor *r2 = tt_randn(g, TT_SHAPE(8), TT_F32);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(r1, r2)))) == 0.0, "restored generator repeats its numbers");
+    tt_gen *g2 = tt_gen_new(42);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(r1, tt_randn(g2, TT_SHAPE(8), TT_F32))))) == 0.0, "same seed, same numbers");
+    free(state);
+
+    /* d/dx sum(x^2 * 3) = 6x */
+    tt_tensor *x = tt_arange(0, 5, 1, TT_F32);
+    tt_set_requires_grad(x, 1);
+    CHECK(tt_backward(tt_sum_all(tt_mul_scalar(tt_square(x), 3.0))) == 0, "backward");
+    CHECK(fabs(item(tt_sum_all(tt_grad(x))) - 60.0) < 1e-5, "gradient of 3x^2");
+    /* straight-through rounding passes the gradient unchanged */
+    tt_tensor *y = tt_mul_scalar(tt_arange(0, 4, 1, TT_F32), 0.3);
+    tt_tensor *leaf = tt_detach(y);
+    tt_set_requires_grad(leaf, 1);
+    tt_backward(tt_sum_all(tt_round_ste(leaf)));
+    CHECK(fabs(item(tt_sum_all(tt_grad(leaf))) - 4.0) < 1e-6, "round_ste gradient is identity");
+    tt_no_grad_begin();
+    tt_tensor *z = tt_mul_scalar(x, 2.0);
+    tt_no_grad_end();
+    CHECK(!tt_requires_grad(z), "no_grad disables graph building");
+
+    /* dropout is deterministic given the generator state */
+    tt_gen *ga = tt_gen_new(7), *gb = tt_gen_new(7);
+    tt_tensor *ones = tt_ones(TT_SHAPE(1000), TT_F32);
+    tt_tensor *da = tt_dropout(ones, 0.25, 1, ga), *db = tt_dropout(ones, 0.25, 1, gb);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(da, db)))) == 0.0, "dropout reproducible");
+    double kept = item(tt_mean_all(tt_to_dtype(tt_gt_scalar(da, 0.5), TT_F32)));
+    CHECK(kept > 0.7 && kept < 0.8, "dropout keeps ~75%% (%.3f)", kept);
+    tt_gen_free(ga);
+    tt_gen_free(gb);
+    tt_gen_free(g);
+    tt_gen_free(g2);
+    tt_scope_end();
+}
+
+static void test_numerics(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(1);
+    /* eigh in float64 reconstructs a symmetric matrix */
+    tt_tensor *m = tt_randn(g, TT_SHAPE(6, 6), TT_F64);
+    tt_tensor *s = tt_add(m, tt_transpose(m, 0, 1));
+    tt_tensor *evals = NULL, *evecs = NULL;
+    CHECK(tt_linalg_eigh(s, &evals, &evecs) == 0, "eigh");
+    tt_tensor *rec = tt_matmul(tt_mul(evecs, tt_unsqueeze(evals, 0)), tt_transpose(evecs, 0, 1));
+    CHECK(item(tt_max_all(tt_abs(tt_sub(rec, s)))) < 1e-12, "V diag(w) V^T == A in float64");
+    CHECK(tt_dtype_of(evals) == TT_F64, "eigh stays float64");
+
+    /* stft/istft round trip */
+    tt_tensor *wave = tt_randn(g, TT_SHAPE(16000), TT_F32);
+    tt_tensor *spec = tt_stft(wave, 1024, 320, 1024, NULL, 1);
+    CHECK(spec && tt_size(spec, 0) == 513 && tt_dtype_of(spec) == TT_C64, "stft shape [513, T] complex");
+    tt_tensor *back = tt_istft(tt_polar(tt_abs(spec), tt_angle(spec)), 1024, 320, 1024, NULL, 1, 16000);
+    CHECK(tt_size(back, 0) == 16000 && item(tt_max_all(tt_abs(tt_sub(back, wave)))) < 1e-4,
+          "istft(stft(x)) == x (err %g)", item(tt_max_all(tt_abs(tt_sub(back, wave)))));
+
+    /* causal attention aligned at the end: the last query of a KV-cached step equals the
+     * last row of full causal attention */
+    tt_tensor *q = tt_randn(g, TT_SHAPE(1, 2, 5, 8), TT_F32);
+    tt_tensor *k = tt_randn(g, TT_SHAPE(1, 2, 5, 8), TT_F32);
+    tt_tensor *v = tt_randn(g, TT_SHAPE(1, 2, 5, 8), TT_F32);
+    tt_tensor *full = tt_attention(q, k, v, NULL, 1, 0);
+    tt_tensor *last = tt_attention(tt_slice(q, 2, 4, 5, 1), k, v, NULL, 1, 0);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(tt_slice(full, 2, 4, 5, 1), last)))) < 1e-6, "cached step == full last row");
+    tt_tensor *first = tt_attention(tt_slice(q, 2, 0, 1, 1), tt_slice(k, 2, 0, 1, 1), tt_slice(v, 2, 0, 1, 1), NULL, 1, 0);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(tt_slice(full, 2, 0, 1, 1), first)))) < 1e-6, "first query sees only key 0");
+    tt_tensor *allow = tt_ones(TT_SHAPE(5, 5), TT_BOOL);
+    tt_tensor *masked = tt_attention(q, k, v, tt_tril(allow, 0), 0, 0);
+    CHECK(item(tt_max_all(tt_abs(tt_sub(full, masked)))) < 1e-6, "bool mask == causal flag");
+
+    /* softmax, layer norm and rms norm basics */
+    tt_tensor *row = tt_arange(0, 4, 1, TT_F32);
+    CHECK(fabs(item(tt_sum_all(tt_softmax(row, 0))) - 1.0) < 1e-6, "softmax sums to 1");
+    tt_tensor *ln = tt_layer_norm(tt_randn(g, TT_SHAPE(3, 64), TT_F32), NULL, NULL, 1e-5);
+    CHECK(fabs(item(tt_mean_all(ln))) < 1e-5, "layer norm centres");
+    tt_tensor *rn = tt_rms_norm(tt_full(TT_SHAPE(2, 8), 3.0, TT_F32), NULL, 0);
+    CHECK(fabs(item(tt_mean_all(rn)) - 1.0) < 1e-6, "rms norm of a constant is 1");
+
+    /* data in and out */
+    float src[6] = {1, 2, 3, 4, 5, 6}, dst[6] = {0};
+    tt_tensor *t = tt_from_data(src, TT_F32, TT_SHAPE(2, 3));
+    CHECK(tt_to_data(tt_transpose(t, 0, 1), dst, sizeof dst) == 0 && dst[1] == 4 && dst[2] == 2,
+          "to_data makes non-contiguous tensors contiguous");
+    CHECK(tt_ndim(t) == 2 && tt_size(t, -1) == 3 && tt_numel(t) == 6, "shape info");
+    char *desc = tt_describe(t);
+    CHECK(strcmp(desc, "f32[2, 3] cpu") == 0, "describe: %s", desc);
+    free(desc);
+
+    /* bf16 autocast runs matmuls in bf16 and stays close */
+    tt_tensor *a = tt_randn(g, TT_SHAPE(64, 64), TT_F32);
+    tt_tensor *ref = tt_matmul(a, a);
+    tt_autocast_begin(TT_BF16);
+    tt_tensor *low = tt_matmul(a, a);
+    tt_autocast_end();
+    CHECK(tt_dtype_of(low) == TT_BF16, "autocast gives bf16 (%s)", tt_dtype_name(tt_dtype_of(low)));
+    double rel = item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(low, TT_F32), ref)))) / item(tt_max_all(tt_abs(ref)));
+    CHECK(rel < 2e-2, "bf16 matmul close to f32 (rel %g)", rel);
+    CHECK(tt_dtype_of(tt_matmul(a, a)) == TT_F32, "autocast off again");
+    tt_gen_free(g);
+    tt_scope_end();
+}
+
+int main(void) {
+    tt_set_num_threads(1);
+    test_errors();
+    test_scopes();
+    test_autograd_and_gen();
+    test_numerics();
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
