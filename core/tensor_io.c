@@ -81,7 +81,7 @@ done:
 }
 
 tt_tensor *tio_tensor_from_st(const st_file *f, const st_tensor *t) {
-    tt_dtype dt;
+    tt_dtype dt = TT_F32;
     if (tio_dtype_from_st(t->dtype, &dt)) {
         vr_context("tensor '%s'", t->name);
         return NULL;
