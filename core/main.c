@@ -3,8 +3,11 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/error.h"
 #include "vrobin_git.h" /* generated: VROBIN_GIT_COMMIT */
 #include "core/safetensors.h"
+#include "data/build.h"
+#include "data/shard.h"
 
 typedef struct command {
     const char *name;
@@ -15,15 +18,10 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"doctor", vr_cmd_doctor, "check the installation: libtorch, BLAS, MPI, HDF5, FFmpeg, device"},
     {"config", vr_cmd_config, "show, check or document configuration (YAML) files"},
-    {"inspect", vr_cmd_inspect, "summarise a file (safetensors checkpoint/export)"},
+    {"data", vr_cmd_data, "datasets: synth (SynthV2M), manifest, build (HDF5 shards), verify"},
+    {"inspect", vr_cmd_inspect, "summarise a file: HDF5 shard (.h5) or safetensors checkpoint/export"},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
-
-int vr_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
-    return 0;
-}
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -37,13 +35,16 @@ static void usage(FILE *out) {
 int vr_cmd_inspect(int argc, char **argv) {
     if (argc < 2 || vr_wants_help(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout,
-                "usage: vrobin inspect FILE.safetensors\n\n"
-                "Print a file's metadata and one line per tensor (dtype, shape, size, value range).\n");
+                "usage: vrobin inspect FILE...\n\n"
+                "Summarise files: an HDF5 shard (.h5: attributes, shapes, sizes, value ranges, label keys)\n"
+                "or a safetensors file (metadata and one line per tensor: dtype, shape, size, value range).\n");
         return argc < 2 ? 2 : 0;
     }
     int rc = 0;
     for (int i = 1; i < argc; i++) {
-        if (st_print_summary(argv[i], stdout) != 0) {
+        size_t n = strlen(argv[i]);
+        int is_h5 = (n > 3 && !strcmp(argv[i] + n - 3, ".h5")) || (n > 5 && !strcmp(argv[i] + n - 5, ".hdf5"));
+        if ((is_h5 ? vr_shard_print_summary(argv[i], stdout) : st_print_summary(argv[i], stdout)) != 0) {
             fprintf(stderr, "vrobin inspect: %s\n", vr_error());
             rc = 1;
         }
