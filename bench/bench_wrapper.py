@@ -71,9 +71,19 @@ def main():
     build = sys.argv[1]
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "results", "bench")
     torch.set_num_threads(1)  # same policy as the C side (DESIGN.md §4)
-    c = json.loads(subprocess.run([os.path.join(build, "bench_wrapper"), "1"], check=True,
-                                  capture_output=True, text=True).stdout)
-    py = {"small_ops_us": bench_small_ops(10000), "block_ms": bench_block(4, 100, 64, 256, 4, 1024, 64, 20)}
+    # C and Python alternate three times and each keeps its best round, so a burst of load from
+    # elsewhere on a shared machine does not decide the ratio.
+    c, py = None, None
+    for _ in range(3):
+        ci = json.loads(subprocess.run([os.path.join(build, "bench_wrapper"), "1"], check=True,
+                                       capture_output=True, text=True).stdout)
+        pi = {"small_ops_us": bench_small_ops(10000), "block_ms": bench_block(4, 100, 64, 256, 4, 1024, 64, 20)}
+        if c is None:
+            c, py = ci, pi
+        else:
+            c.update({k: (max if k == "matmul_gflops" else min)(c[k], ci[k])
+                      for k in ("matmul_gflops", "small_ops_us", "block_ms")})
+            py = {k: min(py[k], pi[k]) for k in py}
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short=12", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or "unknown"
@@ -93,11 +103,12 @@ def main():
 
 | benchmark | C (vrobin) | Python torch | C / Python |
 |---|---|---|---|
-| 1024² f32 matmul | {c['matmul_gflops']:.1f} GFLOP/s | | |
+| 1024² f32 matmul (best of 3 rounds × 10) | {c['matmul_gflops']:.1f} GFLOP/s | | |
 | 10,000 × (64×64 matmul + add + GELU), per iteration | {c['small_ops_us']:.2f} µs | {py['small_ops_us']:.2f} µs | {res['ratio_small_ops_c_over_py']:.2f} |
 | parity block fwd+bwd (B 4, T 100, C 256, MLP 1024), median step | {c['block_ms']:.2f} ms | {py['block_ms']:.2f} ms | {res['ratio_block_c_over_py']:.2f} |
 
-Lower is better for times; a ratio below 1 means the C path is faster.
+Each number is the best of three alternating C/Python rounds (median step within a round for the
+block). Lower is better for times; a ratio below 1 means the C path is faster.
 """
     with open(os.path.join(out_dir, "wrapper.md"), "w") as f:
         f.write(md)

@@ -133,8 +133,7 @@ static void chord_rhythm(composer *c, const double *pos, int n, double t0, int d
 static void drums(composer *c, double t0, int style, int cut, int fill_next) {
     const int a = c->p->activity;
     const double b = c->beat, len = 0.2 * b; /* shorter than a 16th: no overlaps on one key */
-    int n16 = 16;
-    for (int k = 0; k < n16; k++) {
+    for (int k = 0; k < 16; k++) { /* sixteenths */
         double pos = k / 4.0;
         if (fill_next && pos >= 3) { /* a snare fill into the next section */
             add_note(c, VR_DRUM_CHANNEL, SNARE, 70 + 12 * (k - 12), t0 + pos * b, len);
@@ -179,7 +178,8 @@ static void stinger(composer *c, double t0, int deg) {
 }
 
 /* 2, 3 or 4 notes per beat over the chord's root an octave down on every beat; the figure
- * restarts on every beat (a figure spanning 1.5 or 4/3 beats would suggest another tempo). */
+ * restarts on every beat (a figure spanning 1.5 or 4/3 beats would suggest another tempo, and did
+ * for a beat tracker). */
 static void bar_arpeggio(composer *c, double t0, int deg, int cut) {
     static const int SHAPES[4][4] = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 2, 3, 2}, {0, 1, 2, 4}};
     int sub = 2 + c->p->activity;
@@ -189,7 +189,9 @@ static void bar_arpeggio(composer *c, double t0, int deg, int cut) {
             int tone = SHAPES[c->arp_shape][j];
             add_note(c, 0, chord_tone(c, c->tonic, deg, tone), velocity(c, j ? b + 0.5 : b, cut),
                      t0 + (b * sub + j) * step, 0.9 * step);
-            if (j == 0) add_note(c, 1, chord_tone(c, c->tonic, deg, 0) - 12, velocity(c, b, cut) - 10, t0 + b * c->beat, 0.9 * c->beat);
+            if (j == 0 && c->p->family != VR_FAM_BASS_DRUMS) /* (a bass has its drums for the pulse) */
+                add_note(c, 1, chord_tone(c, c->tonic, deg, 0) - 12, velocity(c, b, cut) - 10, t0 + b * c->beat,
+                         0.9 * c->beat);
         }
     if (cut && c->p->family != VR_FAM_BASS_DRUMS) stinger(c, t0, deg);
 }
@@ -295,9 +297,9 @@ int vr_score_compose(const vr_music_plan *p, vr_score *s) {
     composer c = {.p = p, .s = s, .beat = 60.0 / p->bpm, .scale = p->minor ? MINOR : MAJOR};
     vr_rng_seed(&c.rng, p->seed);
     const int(*progs)[4] = p->minor ? PROG_MINOR : PROG_MAJOR;
-    int a = (int)vr_rng_below(&c.rng, 5), b = (a + 1 + (int)vr_rng_below(&c.rng, 4)) % 5;
-    c.prog[0] = progs[a];
-    c.prog[1] = progs[b];
+    int first = (int)vr_rng_below(&c.rng, 5), second = (first + 1 + (int)vr_rng_below(&c.rng, 4)) % 5;
+    c.prog[0] = progs[first];
+    c.prog[1] = progs[second];
     c.arp_shape = (int)vr_rng_below(&c.rng, 4);
     c.mel = 2 + (int)vr_rng_below(&c.rng, 3);
     /* register: the lead's tonic in octave 3, 4 or 5 (bass: 2, 3, 4), key folded to -5..+6 */

@@ -380,26 +380,24 @@ typedef struct scene {
 
 static float smooth(float t) { return t * t * (3 - 2 * t); }
 
+/* Smoothstepped bilinear value noise on a cells x cells lattice that wraps around the texture. */
+static float lattice_noise(const float *g, int cells, int x, int y) {
+    int size = TEX / cells, cx = x / size, cy = y / size, nx = (cx + 1) % cells, ny = (cy + 1) % cells;
+    float fx = smooth((float)(x % size) / size), fy = smooth((float)(y % size) / size);
+    float top = g[cy * cells + cx] * (1 - fx) + g[cy * cells + nx] * fx;
+    float bottom = g[ny * cells + cx] * (1 - fx) + g[ny * cells + nx] * fx;
+    return top * (1 - fy) + bottom * fy;
+}
+
 /* Two octaves of tileable value noise (cells of 32 and 16 pixels; blobs get only the coarse one). */
 static void make_texture(float *tex, vr_rng *r, int coarse_only) {
-    float g1[4][4], g2[8][8];
-    for (int i = 0; i < 16; i++) g1[i / 4][i % 4] = (float)vr_rng_uniform(r);
-    for (int i = 0; i < 64; i++) g2[i / 8][i % 8] = (float)vr_rng_uniform(r);
+    float g1[4 * 4], g2[8 * 8];
+    for (int i = 0; i < 16; i++) g1[i] = (float)vr_rng_uniform(r);
+    for (int i = 0; i < 64; i++) g2[i] = (float)vr_rng_uniform(r);
     for (int y = 0; y < TEX; y++)
-        for (int x = 0; x < TEX; x++) {
-            float v = 0;
-            for (int oct = 0; oct < 2; oct++) {
-                int cells = oct ? 8 : 4, size = TEX / cells;
-                int cx = x / size, cy = y / size;
-                float fx = smooth((float)(x % size) / size), fy = smooth((float)(y % size) / size);
-                float a, b, c, d;
-                if (oct) a = g2[cy][cx], b = g2[cy][(cx + 1) % 8], c = g2[(cy + 1) % 8][cx], d = g2[(cy + 1) % 8][(cx + 1) % 8];
-                else a = g1[cy][cx], b = g1[cy][(cx + 1) % 4], c = g1[(cy + 1) % 4][cx], d = g1[(cy + 1) % 4][(cx + 1) % 4];
-                float n = (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
-                v += oct ? (coarse_only ? 0 : 0.35f * n) : (coarse_only ? n : 0.65f * n);
-            }
-            tex[y * TEX + x] = v;
-        }
+        for (int x = 0; x < TEX; x++)
+            tex[y * TEX + x] = coarse_only ? lattice_noise(g1, 4, x, y)
+                                           : 0.65f * lattice_noise(g1, 4, x, y) + 0.35f * lattice_noise(g2, 8, x, y);
 }
 
 static void scene_init(scene *s, const clip *c, int shot, int start, vr_rng *r) {
@@ -512,7 +510,7 @@ static void render_frame(const clip *c, const scene *s, int f, float *img, uint8
                     (t[y1 * TEX + x0] * (1 - fx) + t[y1 * TEX + x1] * fx) * fy;
             }
             float *p = img + 3 * (y * W + x);
-            for (int k = 0; k < 3; k++) p[k] = (pal->bg0[k] + (pal->bg1[k] - pal->bg0[k]) * v);
+            for (int k = 0; k < 3; k++) p[k] = pal->bg0[k] + (pal->bg1[k] - pal->bg0[k]) * v;
             for (int i = 0; c->style == STYLE_RINGS && i < ns; i++) { /* rings spread at the camera's speed */
                 float dx = x - src[i][0], dy = y - src[i][1];
                 float ring = 0.5f + 0.5f * cosf(2 * (float)M_PI * (sqrtf(dx * dx + dy * dy) - pan) / 16);

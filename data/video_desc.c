@@ -185,3 +185,30 @@ int vr_cut_peaks(const float *desc, int n_frames, float threshold, int *out_idx,
     }
     return n;
 }
+
+int vr_shot_cuts(const float *desc, int n_frames, int *out_idx, int cap) {
+    if (n_frames < 0 || (n_frames > 0 && !desc) || cap < 0 || (cap > 0 && !out_idx))
+        return vr_fail("shot cuts: bad arguments (%d frames, cap %d)", n_frames, cap);
+#define AT(t, dim) desc[(size_t)(t) * VR_VDESC_DIM + (dim)]
+    int n = 0;
+    for (int t = 1; t < n_frames; t++) {
+        float c = AT(t, VR_VDESC_CUT), m = AT(t, VR_VDESC_MOTION);
+        int hist_peak = c > VR_CUT_HIST_THRESHOLD && c >= AT(t - 1, VR_VDESC_CUT) &&
+                        (t + 1 >= n_frames || c > AT(t + 1, VR_VDESC_CUT));
+        /* frame 0 has no motion value, so neighbours start at frame 1 */
+        double sum = 0;
+        int cnt = 0;
+        for (int j = t - 2; j <= t + 2; j++)
+            if (j >= 1 && j < n_frames && j != t) {
+                sum += AT(j, VR_VDESC_MOTION);
+                cnt++;
+            }
+        int motion_spike = m >= VR_CUT_MOTION_MIN && cnt > 0 && m >= VR_CUT_MOTION_RATIO * (sum / cnt);
+        if (hist_peak || motion_spike) {
+            if (n < cap) out_idx[n] = t;
+            n++;
+        }
+    }
+#undef AT
+    return n;
+}

@@ -161,6 +161,24 @@ static void test_cuts(void) {
     free(fr);
 }
 
+/* The combined detector on hand-made descriptor tracks: steady fast motion is no cut, a motion
+ * spike is one (even with no colour change), a palette change is one, a tiny spike is not. */
+static void test_shot_cuts(void) {
+    enum { n = 40 };
+    float d[n * VR_VDESC_DIM] = {0};
+    for (int t = 1; t < n; t++) d[t * VR_VDESC_DIM + VR_VDESC_MOTION] = 0.2f; /* steady pan */
+    d[10 * VR_VDESC_DIM + VR_VDESC_MOTION] = 0.7f;                            /* layout change */
+    d[20 * VR_VDESC_DIM + VR_VDESC_CUT] = 0.9f;                               /* palette change */
+    for (int t = 25; t < n; t++) d[t * VR_VDESC_DIM + VR_VDESC_MOTION] = 0.005f; /* still shot */
+    d[32 * VR_VDESC_DIM + VR_VDESC_MOTION] = 0.04f;                           /* flicker below the floor */
+    int idx[8];
+    int np = vr_shot_cuts(d, n, idx, 8);
+    CHECK(np == 2 && idx[0] == 10 && idx[1] == 20, "cuts at 10 and 20 (got %d: %d %d)", np, np > 0 ? idx[0] : -1,
+          np > 1 ? idx[1] : -1);
+    CHECK(vr_cut_peaks(d, n, 0.3f, idx, 8) == 1, "the histogram rule alone sees only the palette change");
+    CHECK(vr_shot_cuts(NULL, 3, idx, 8) == -1, "shot cuts: NULL descriptors");
+}
+
 static void test_bad_args(void) {
     float d[VR_VDESC_DIM];
     uint8_t px[3] = {1, 2, 3};
@@ -187,6 +205,7 @@ int main(void) {
     check_shift(64, 48, 0, -3, 0.25);
     check_shift(160, 120, 3, -2, 0.6); /* downsampled 3x for the search: sub-pixel estimate */
     test_cuts();
+    test_shot_cuts();
     test_bad_args();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
