@@ -13,7 +13,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -597,9 +599,20 @@ extern "C" tt_tensor *tt_embedding(const tt_tensor *weight, const tt_tensor *ind
     OP(return wrap(at::embedding(weight->t, indices->t));)
 }
 
-// Causal mask aligned at the end: query i (of Tq) sees keys j <= i + Tk - Tq.
-static at::Tensor causal_mask(int64_t tq, int64_t tk, const at::Device &dev) {
-    return at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool).device(dev)).tril(tk - tq);
+// Causal mask aligned at the end: query i (of Tq) sees keys j <= i + Tk - Tq, as an additive
+// float mask (0 / -inf). Cached per shape/dtype/device and thread: rebuilding it costs three
+// dispatched ops per attention call, which is most of the per-call overhead for short sequences.
+static at::Tensor causal_additive_mask(int64_t tq, int64_t tk, const at::TensorOptions &o) {
+    static thread_local std::map<std::tuple<int64_t, int64_t, int, int, int>, at::Tensor> cache;
+    auto key = std::make_tuple(tq, tk, (int)o.dtype().toScalarType(), (int)o.device().type(), (int)o.device().index());
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    at::NoGradGuard ng;
+    at::Tensor allowed = at::ones({tq, tk}, o.dtype(at::kBool)).tril(tk - tq);
+    at::Tensor m = at::zeros({tq, tk}, o).masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+    if (cache.size() > 64) cache.clear();
+    cache.emplace(key, m);
+    return m;
 }
 
 extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const tt_tensor *v, const tt_tensor *mask,
@@ -610,30 +623,45 @@ extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const
     OP({
         int64_t tq = q->t.size(-2), tk = k->t.size(-2), d = q->t.size(-1);
         double s = scale > 0 ? scale : 1.0 / std::sqrt((double)d);
-        at::Tensor m;
-        if (mask) m = mask->t;
-        if (causal) {
-            at::Tensor c = causal_mask(tq, tk, q->t.device());
-            if (!m.defined())
-                m = c;
-            else if (m.scalar_type() == at::kBool)
-                m = at::logical_and(m, c);
-            else
-                m = m.masked_fill(c.logical_not(), -std::numeric_limits<float>::infinity());
+        at::TensorOptions fo = q->t.options();
+        // one additive mask [.., Tq, Tk] (or none) from the causal flag and the caller's mask
+        at::Tensor add;
+        if (causal) add = causal_additive_mask(tq, tk, fo);
+        if (mask) {
+            at::Tensor m = mask->t.scalar_type() == at::kBool
+                               ? at::zeros(mask->t.sizes(), fo).masked_fill(mask->t.logical_not(),
+                                                                            -std::numeric_limits<float>::infinity())
+                               : mask->t;
+            add = add.defined() ? add + m : m;
         }
 #if TT_HAVE_SDPA
         bool plain_causal = causal && !mask && tq == tk;  // SDPA's is_causal aligns top-left
-        return wrap(at::scaled_dot_product_attention(q->t, k->t, v->t, (plain_causal || !m.defined()) ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(m), 0.0,
-                                                     plain_causal, s));
+        return wrap(at::scaled_dot_product_attention(
+            q->t, k->t, v->t, (plain_causal || !add.defined()) ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(add),
+            0.0, plain_causal, s));
 #else
-        at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1)) * s;
-        if (m.defined()) {
-            if (m.scalar_type() == at::kBool)
-                scores = scores.masked_fill(m.logical_not(), -std::numeric_limits<float>::infinity());
-            else
-                scores = scores + m;
+        // [.., T, D] -> [N, T, D]; scores = s * q k^T + mask in one baddbmm (matmul, scale and mask
+        // fused), softmax, then p v.
+        std::vector<int64_t> batch(q->t.sizes().begin(), q->t.sizes().end() - 2);
+        at::Tensor q3 = q->t.reshape({-1, tq, d}), k3 = k->t.reshape({-1, tk, d}), v3 = v->t.reshape({-1, tk, v->t.size(-1)});
+        int64_t n = q3.size(0);
+        at::Tensor scores;
+        if (add.defined()) {
+            if (add.dim() > 2) {  // a batched mask: broadcast over q's batch dims, then flatten
+                std::vector<int64_t> full(batch);
+                full.push_back(tq);
+                full.push_back(tk);
+                add = add.expand(full).reshape({n, tq, tk});
+            }
+            scores = at::baddbmm(add, q3, k3.transpose(1, 2), 1.0, s);
+        } else {
+            scores = at::bmm(q3, k3.transpose(1, 2)) * s;
         }
-        return wrap(at::matmul(at::softmax(scores, -1), v->t));
+        at::Tensor out = at::bmm(at::softmax(scores, -1), v3);
+        std::vector<int64_t> shape(batch);
+        shape.push_back(tq);
+        shape.push_back(v->t.size(-1));
+        return wrap(out.reshape(shape));
 #endif
     })
 }

@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
-# The main job on a bare machine. For now (foundation): install + build, check the installation
-# with `vrobin doctor`, and run the wrapper benchmark (C vs Python torch) into results/bench/.
-# Later milestones extend this to: SynthV2M -> shards -> short training -> evaluation table.
+# The main job on a bare machine, on the embedded default (SynthV2M tiny):
+#   install + build -> vrobin doctor -> SynthV2M tiny -> HDF5 shards (train, test-id) -> verify
+#   -> wrapper and data benchmarks into results/bench/.
+# Training and the evaluation table join this job as those milestones land (see the issues).
+# Outputs go to runs/main/ (synth/, shards/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh
+V=build/vrobin
+OUT=runs/main
+mkdir -p "$OUT"
+
 echo "== vrobin doctor =="
-build/vrobin doctor
-echo "== wrapper benchmark (C vs Python torch) =="
+$V doctor
+
+echo "== SynthV2M tiny -> $OUT/synth =="
+$V data synth tiny "$OUT/synth"
+
+echo "== shards -> $OUT/shards =="
+$V data build configs/data/synth_tiny.yaml data.manifest="$OUT/synth/train.jsonl" data.out_dir="$OUT/shards"
+$V data build configs/data/synth_tiny.yaml data.manifest="$OUT/synth/test-id.jsonl" data.out_dir="$OUT/shards" \
+    data.name=test-id data.norm_from="$OUT/shards/train-00000.h5"
+$V data verify "$OUT"/shards/*.h5
+$V inspect "$OUT/shards/train-00000.h5" | head -12
+
+echo "== benchmarks =="
 bench/run_wrapper_bench.sh
+bench/run_data_bench.sh

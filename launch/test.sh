@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a bare machine: install dependencies, build (Release), run ctest;
-# then a sanitizer build (ASan + UBSan) of the pure-C parts and their tests.
+# then the same suite on an ASan + UBSan build (every C part, libtorch-linked ones included).
 # Usage: launch/test.sh [extra ctest args, e.g. -R config]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +10,8 @@ launch/setup.sh                                     # packages + build/ (Release
 echo "== ctest (Release build) =="
 (cd build && ctest --output-on-failure -j"$JOBS" "$@")
 
-echo "== ctest (ASan + UBSan build of the pure-C base) =="
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVROBIN_SANITIZE=ON -DVROBIN_WITH_TORCH=OFF >/dev/null
+echo "== ctest (ASan + UBSan build) =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVROBIN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -j"$JOBS" -L base "$@")
+   ctest --output-on-failure -j"$JOBS" "$@")
