@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -62,7 +63,7 @@ static char *dup_error(void) { return strdup(vr_error()[0] ? vr_error() : "unkno
 static int load_external_features(const char *path, int Tv, float **feat, int *Df) {
     float *raw;
     int64_t rows, cols;
-    if (vr_npy_read_f32(path, &raw, &rows, &cols)) return -1;
+    if (vr_external_read_f32(path, &raw, &rows, &cols)) return -1;
     if (rows < 1 || cols < 1) {
         free(raw);
         return vr_fail("%s: empty feature array", path);
@@ -83,6 +84,13 @@ static int load_external_features(const char *path, int Tv, float **feat, int *D
     return 0;
 }
 
+/* A `music` entry that is an array file (a VAE's latents) rather than audio. */
+static int is_external_array(const char *path) {
+    size_t n = path ? strlen(path) : 0;
+    return (n > 4 && !strcasecmp(path + n - 4, ".npy")) || (n > 3 && !strcasecmp(path + n - 3, ".h5")) ||
+           (n > 5 && !strcasecmp(path + n - 5, ".hdf5"));
+}
+
 /* Everything for one clip. Returns 0 with r filled, or -1 with vr_error() = the skip reason. */
 static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel *mel, clip_result *r) {
     if (e->error) return vr_fail("%s", e->error);
@@ -92,7 +100,7 @@ static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel 
     double start = e->start > 0 ? e->start : 0, dur = o->clip_seconds;
     if (e->end >= 0 && e->end - start + 1e-6 < dur)
         return vr_fail("clip is %.2f s long, shorter than the %.2f s window", e->end - start, dur);
-    int external_latent = e->music && strlen(e->music) > 4 && !strcmp(e->music + strlen(e->music) - 4, ".npy");
+    int external_latent = is_external_array(e->music);
 
     vr_media_opts mo;
     vr_media_opts_default(&mo);
@@ -144,7 +152,7 @@ static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel 
     if (external_latent) {
         float *lat;
         int64_t rows, cols;
-        if (vr_npy_read_f32(e->music, &lat, &rows, &cols)) goto done;
+        if (vr_external_read_f32(e->music, &lat, &rows, &cols)) goto done;
         int64_t want = (int64_t)llround(dur * o->latent_rate), first = (int64_t)llround(start * o->latent_rate);
         if (rows < first + want) {
             free(lat);
@@ -360,7 +368,7 @@ int vr_data_build(const cfg *c, vr_build_result *res) {
                 T = r.T;
                 D = r.D;
                 Dv = r.Dv;
-                ext_kind = e->music && strstr(e->music, ".npy") != NULL;
+                ext_kind = is_external_array(e->music);
                 if (vr_mel_stats_init(&stats, D)) goto fatal;
             } else if (r.T != T || r.D != D || r.Dv != Dv) {
                 r.state = -1;

@@ -2,8 +2,8 @@
  *
  * For every clip: decode the window (video frames at data.fps, audio from `music` or the video's
  * own soundtrack), compute per-frame video descriptors (+ external features when the manifest
- * names a file), the audio latent (log-mel, or an external latent when `music` is a .npy of
- * [T, D] at data.latent_rate), and append it to the current shard. Clips are processed in
+ * names a file, .npy or .h5), the audio latent (log-mel, or an external latent when `music` is a
+ * .npy or .h5 array [T, D] at data.latent_rate), and append it to the current shard. Clips are processed in
  * parallel (data.jobs threads) and written in manifest order, so a build is deterministic.
  *
  * Latents are stored as computed (attribute normalised = 0) with the dataset's per-dim mean/std in

@@ -87,5 +87,37 @@ wrong = [k for k, sub in expect.items() if sub.lower() not in reasons[k].lower()
 assert not wrong, f"reason lacks the expected word: {[(k, reasons[k]) for k in wrong]}"
 assert r["n_ok"] == 4, r["n_ok"]
 PYEOF
+# ---- 4. external features (.npy / .h5) and external latents (a VAE's [T, D] as .npy) ----
+$PY - <<'PYEOF'
+import numpy as np, h5py
+np.save("feat.npy", np.arange(40 * 8, dtype=np.float32).reshape(40, 8))     # 40 rows -> resampled to 30 frames
+with h5py.File("feat.h5", "w") as f:
+    f["features"] = np.ones((30, 8), dtype=np.float64) * 0.5
+np.save("latent.npy", np.linspace(-1, 1, 200 * 16, dtype=np.float32).reshape(200, 16))  # 4 s at 50 frames/s
+PYEOF
+{
+  echo "{\"id\":\"npyfeat\",\"video\":\"$g/h264_aac.mp4\",\"text\":\"\",\"features\":\"feat.npy\"}"
+  echo "{\"id\":\"h5feat\",\"video\":\"$g/h264_aac.mp4\",\"text\":\"\",\"features\":\"feat.h5\"}"
+} > ext.jsonl
+echo "{\"id\":\"vae\",\"video\":\"$g/h264_aac.mp4\",\"music\":\"latent.npy\",\"text\":\"\"}" > lat.jsonl
+echo 'data: {out_dir: extshards, clip_seconds: 3, keep_frames: false}' > ext.yaml
+"$V" data build ext.yaml data.manifest=ext.jsonl data.name=ext && "$V" data build ext.yaml data.manifest=lat.jsonl data.name=lat \
+  && ok "external features and latents build" || bad "external features and latents build"
+$PY - <<'PYEOF' && ok "external arrays land in the shard" || bad "external arrays land in the shard"
+import h5py, numpy as np
+with h5py.File("extshards/ext-00000.h5", "r") as f:
+    v = f["video_feat"][:]
+    assert v.shape == (2, 30, 31 + 8), v.shape
+    src = np.arange(40 * 8, dtype=np.float32).reshape(40, 8)
+    want = src[[int((t + 0.5) * 40 / 30) for t in range(30)]]
+    assert np.array_equal(v[0, :, 31:], want), "npy features resampled by nearest frame"
+    assert np.all(v[1, :, 31:] == 0.5), "h5 features"
+with h5py.File("extshards/lat-00000.h5", "r") as f:
+    a = f["audio_latent"][0].astype(np.float32)
+    assert f.attrs["latent_kind"] in (b"external", "external") and a.shape == (150, 16), a.shape
+    assert np.allclose(a, np.linspace(-1, 1, 200 * 16, dtype=np.float32).reshape(200, 16)[:150], atol=1e-3)
+print("external ok")
+PYEOF
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
