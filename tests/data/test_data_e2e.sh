@@ -87,7 +87,24 @@ wrong = [k for k, sub in expect.items() if sub.lower() not in reasons[k].lower()
 assert not wrong, f"reason lacks the expected word: {[(k, reasons[k]) for k in wrong]}"
 assert r["n_ok"] == 4, r["n_ok"]
 PYEOF
-# ---- 4. external features (.npy / .h5) and external latents (a VAE's [T, D] as .npy) ----
+# ---- 4. a folder of videos -> manifest (windows of 2 s, own soundtracks) -> shards ----
+mkdir -p folder/sub
+cp "$g/h264_aac.mp4" folder/a.mp4; cp "$g/vp9_opus.webm" folder/sub/b.webm; cp "$b/no_audio.mp4" folder/c.mp4
+echo "a caption for a" > folder/a.txt
+"$V" data manifest folder -o folder.jsonl --window 2 --stride 2 && ok "data manifest" || bad "data manifest"
+$PY - <<'PYEOF' && ok "folder manifest windows and captions" || bad "folder manifest windows and captions"
+import json
+rows = [json.loads(l) for l in open("folder.jsonl")]
+ids = [r["id"] for r in rows]
+assert ids[:2] == ["a_0", "a_1"] and "sub/b_0" in ids, ids
+a0 = rows[0]; assert a0["text"] == "a caption for a" and a0["start"] == 0 and a0["end"] == 2, a0
+PYEOF
+echo 'data: {manifest: folder.jsonl, out_dir: foldershards, name: folder, clip_seconds: 2, keep_frames: false}' > folder.yaml
+"$V" data build folder.yaml 2>folder.log && ok "folder build" || { bad "folder build"; cat folder.log; }
+grep -q "c_0.*no audio stream" folder.log && ok "video without soundtrack skipped with its reason" \
+  || { bad "video without soundtrack skipped with its reason"; cat folder.log; }
+
+# ---- 5. external features (.npy / .h5) and external latents (a VAE's [T, D] as .npy) ----
 $PY - <<'PYEOF'
 import numpy as np, h5py
 np.save("feat.npy", np.arange(40 * 8, dtype=np.float32).reshape(40, 8))     # 40 rows -> resampled to 30 frames
