@@ -19,18 +19,8 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/fsutil.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 static int ends_with(const char *s, const char *tail) {
     size_t n = strlen(s), m = strlen(tail);

@@ -9,18 +9,8 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 static int count_tmp_files(const char *dir) {
     DIR *d = opendir(dir);

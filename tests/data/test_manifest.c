@@ -15,6 +15,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "data/manifest.h"
+#include "tests/check.h"
 
 /* `vrobin data manifest` calls the media code's FFmpeg probe; this weak stand-in lets the test link
  * without the media code, and makes every probe fail (the tests pass their own fake probe). */
@@ -23,17 +24,6 @@ __attribute__((weak)) double vr_media_duration_probe(const char *path, void *ctx
     return vr_fail("%s: no media probe in this test", path);
 }
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 static const char *g_fixtures;
 static char g_dir[256];

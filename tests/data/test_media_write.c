@@ -17,18 +17,8 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "data/media.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 enum { W = 96, H = 64, FPS = 24, SR = 16000, SECONDS = 3 };
 

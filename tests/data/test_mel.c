@@ -15,20 +15,9 @@
 #include "core/log.h"
 #include "core/tt.h"
 #include "data/mel.h"
+#define CHECK_DETAIL() tt_last_error()
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            g_pass++;                                                                      \
-        } else {                                                                           \
-            g_fail++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                           \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "  (vr_error: %s; tt_last_error: %s)\n", vr_error(), tt_last_error()); \
-        }                                                                                  \
-    } while (0)
 
 #define SR 16000
 #define NM 64

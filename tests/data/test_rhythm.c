@@ -16,20 +16,8 @@
 #include "core/tt.h"
 #include "data/mel.h"
 #include "data/rhythm.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (cond) {                                                        \
-            g_pass++;                                                      \
-        } else {                                                           \
-            g_fail++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "  (vr_error: %s)\n", vr_error());             \
-        }                                                                  \
-    } while (0)
 
 #define SR 16000
 #define FPS 50.0

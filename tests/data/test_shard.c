@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "data/shard.h"
+#include "tests/check.h"
 
 /* manifest.c (linked for its UTF-8 check) refers to the media code's duration probe; this weak
  * stand-in lets the test link whether or not the media code is in the library. */
@@ -25,17 +26,6 @@ __attribute__((weak)) double vr_media_duration_probe(const char *path, void *ctx
     return vr_fail("%s: no media probe in this test", path);
 }
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 /* ---------------------------------------------------------------- float16 */
 

@@ -22,18 +22,8 @@
 #include "core/log.h"
 #include "data/midi.h"
 #include "data/synth.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 #define CLIP_SECONDS 6.0
 #define SEED 7

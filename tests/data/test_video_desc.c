@@ -6,18 +6,8 @@
 
 #include "core/error.h"
 #include "data/video_desc.h"
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond) g_pass++;                                      \
-        else {                                                   \
-            g_fail++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 #define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= (tol))
 
 static uint8_t *alloc_frames(int n, int w, int h) { return calloc((size_t)n * w * h * 3, 1); }

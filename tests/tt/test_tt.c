@@ -7,20 +7,9 @@
 #include <string.h>
 
 #include "core/tt.h"
+#define CHECK_DETAIL() tt_last_error()
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (cond) {                                                   \
-            g_pass++;                                                 \
-        } else {                                                      \
-            g_fail++;                                                 \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fprintf(stderr, "  (tt_last_error: %s)\n", tt_last_error()); \
-        }                                                             \
-    } while (0)
 
 static double item(tt_tensor *t) {
     double v = NAN;
