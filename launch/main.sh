@@ -22,7 +22,8 @@ $V data build configs/data/synth_tiny.yaml data.manifest="$OUT/synth/train.jsonl
 $V data build configs/data/synth_tiny.yaml data.manifest="$OUT/synth/test-id.jsonl" data.out_dir="$OUT/shards" \
     data.name=test-id data.norm_from="$OUT/shards/train-00000.h5"
 $V data verify "$OUT"/shards/*.h5
-$V inspect "$OUT/shards/train-00000.h5" | head -12
+$V inspect "$OUT/shards/train-00000.h5" > "$OUT/inspect.txt"
+head -12 "$OUT/inspect.txt"
 
 echo "== benchmarks =="
 bench/run_wrapper_bench.sh
