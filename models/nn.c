@@ -1,7 +1,10 @@
 /* nn.c — see nn.h. */
 #include "models/nn.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define NAME(buf, prefix, part) snprintf(buf, sizeof buf, "%s.%s", prefix, part)
 
@@ -129,15 +132,27 @@ tt_tensor *nn_norm_fwd(const nn_norm *n, const tt_tensor *x) {
     return n->rms ? tt_rms_norm(x, n->w, n->eps) : tt_layer_norm(x, n->w, n->b, n->eps);
 }
 
-tt_tensor *nn_attention_fwd(const nn_attention *a, const tt_tensor *x, int causal, const tt_tensor *mask) {
+/* q, k, v [B,H,T,D] of x [B,T,C]. */
+static void qkv_heads(const nn_attention *a, const tt_tensor *x, tt_tensor **q, tt_tensor **k, tt_tensor **v) {
     int64_t B = tt_size(x, 0), T = tt_size(x, 1), C = tt_size(x, 2);
     int64_t H = a->n_heads, D = C / H;
     /* [B,T,3C] -> [B,T,3,H,D] -> [3,B,H,T,D] */
     tt_tensor *qkv = tt_permute(tt_reshape(nn_linear_fwd(&a->qkv, x), TT_SHAPE(B, T, 3, H, D)), TT_SHAPE(2, 0, 3, 1, 4));
-    tt_tensor *q = tt_select(qkv, 0, 0), *k = tt_select(qkv, 0, 1), *v = tt_select(qkv, 0, 2);
-    tt_tensor *y = tt_attention(q, k, v, mask, causal, 0.0);                   /* [B,H,T,D] */
-    y = tt_reshape(tt_transpose(y, 1, 2), TT_SHAPE(B, T, C));                 /* [B,T,C] */
-    return nn_linear_fwd(&a->proj, y);
+    *q = tt_select(qkv, 0, 0);
+    *k = tt_select(qkv, 0, 1);
+    *v = tt_select(qkv, 0, 2);
+}
+
+/* [B,H,T,D] heads -> output projection of [B,T,C]. */
+static tt_tensor *merge_heads(const nn_attention *a, const tt_tensor *y, const tt_tensor *x) {
+    int64_t B = tt_size(x, 0), T = tt_size(x, 1), C = tt_size(x, 2);
+    return nn_linear_fwd(&a->proj, tt_reshape(tt_transpose(y, 1, 2), TT_SHAPE(B, T, C)));
+}
+
+tt_tensor *nn_attention_fwd(const nn_attention *a, const tt_tensor *x, int causal, const tt_tensor *mask) {
+    tt_tensor *q, *k, *v;
+    qkv_heads(a, x, &q, &k, &v);
+    return merge_heads(a, tt_attention(q, k, v, mask, causal, 0.0), x);
 }
 
 tt_tensor *nn_mlp_fwd(const nn_mlp *m, const tt_tensor *x) {
@@ -145,6 +160,86 @@ tt_tensor *nn_mlp_fwd(const nn_mlp *m, const tt_tensor *x) {
 }
 
 tt_tensor *nn_block_fwd(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask) {
-    tt_tensor *h = tt_add(x, nn_attention_fwd(&b->attn, nn_norm_fwd(&b->norm1, x), causal, mask));
+    return nn_block_fwd_dropout(b, x, causal, mask, 0.0, NULL);
+}
+
+/* ---- additions for the Video-Robin model ---- */
+
+int nn_fail(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tt_fail("%s", msg);
+    return -1;
+}
+
+tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g) { return g && p > 0 ? tt_dropout(x, p, 1, g) : x; }
+
+tt_tensor *nn_block_fwd_dropout(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask, double p,
+                                tt_gen *g) {
+    tt_tensor *h = tt_add(x, nn_dropout(nn_attention_fwd(&b->attn, nn_norm_fwd(&b->norm1, x), causal, mask), p, g));
+    return tt_add(h, nn_dropout(nn_mlp_fwd(&b->mlp, nn_norm_fwd(&b->norm2, h)), p, g));
+}
+
+tt_tensor *nn_sinusoid_table(const double *pos, int64_t n, int dim) {
+    if (dim <= 0 || dim % 2 || n < 0) return tt_fail("nn_sinusoid_table: dim %d must be even and positive", dim);
+    int h = dim / 2;
+    float *buf = malloc((size_t)(n > 0 ? n : 1) * dim * sizeof *buf);
+    if (!buf) return tt_fail("nn_sinusoid_table: out of memory for %lld x %d", (long long)n, dim);
+    for (int64_t r = 0; r < n; r++)
+        for (int i = 0; i < h; i++) {
+            double a = pos[r] * pow(10000.0, -(double)i / h);
+            buf[r * dim + i] = (float)sin(a);
+            buf[r * dim + h + i] = (float)cos(a);
+        }
+    tt_tensor *t = tt_from_data(buf, TT_F32, TT_SHAPE(n, dim));
+    free(buf);
+    return t;
+}
+
+tt_tensor *nn_sinusoid_embed(const tt_tensor *x, int dim) {
+    if (dim <= 0 || dim % 2) return tt_fail("nn_sinusoid_embed: dim %d must be even and positive", dim);
+    int h = dim / 2;
+    float w[h];
+    for (int i = 0; i < h; i++) w[i] = (float)pow(10000.0, -(double)i / h);
+    tt_tensor *args = tt_mul(tt_unsqueeze(x, -1), tt_to_dtype(tt_from_data(w, TT_F32, TT_SHAPE(h)), tt_dtype_of(x)));
+    return tt_cat((tt_tensor *[]){tt_sin(args), tt_cos(args)}, 2, -1); /* [N, dim] */
+}
+
+int nn_kv_cache_init(nn_kv_cache *c, int64_t B, int n_heads, int64_t head_dim, int64_t cap) {
+    c->len = 0;
+    c->cap = cap;
+    c->k = tt_zeros(TT_SHAPE(B, n_heads, cap, head_dim), TT_F32);
+    c->v = tt_zeros(TT_SHAPE(B, n_heads, cap, head_dim), TT_F32);
+    return c->k && c->v ? 0 : -1;
+}
+
+void nn_kv_cache_free(nn_kv_cache *c) {
+    tt_free(c->k);
+    tt_free(c->v);
+    c->k = c->v = NULL;
+    c->len = c->cap = 0;
+}
+
+tt_tensor *nn_attention_step(const nn_attention *a, const tt_tensor *x, nn_kv_cache *c, int causal,
+                             const tt_tensor *mask) {
+    if (!x) return NULL;
+    int64_t tn = tt_size(x, 1);
+    if (c->len + tn > c->cap)
+        return tt_fail("nn_attention_step: KV cache full (%lld + %lld tokens > capacity %lld)", (long long)c->len,
+                       (long long)tn, (long long)c->cap);
+    tt_tensor *q, *k, *v;
+    qkv_heads(a, x, &q, &k, &v); /* [B,H,Tn,D] each */
+    if (tt_copy_(tt_slice(c->k, 2, c->len, c->len + tn, 1), k) || tt_copy_(tt_slice(c->v, 2, c->len, c->len + tn, 1), v))
+        return NULL;
+    c->len += tn;
+    tt_tensor *keys = tt_slice(c->k, 2, 0, c->len, 1), *vals = tt_slice(c->v, 2, 0, c->len, 1);
+    return merge_heads(a, tt_attention(q, keys, vals, mask, causal, 0.0), x);
+}
+
+tt_tensor *nn_block_step(const nn_block *b, const tt_tensor *x, nn_kv_cache *c, int causal, const tt_tensor *mask) {
+    tt_tensor *h = tt_add(x, nn_attention_step(&b->attn, nn_norm_fwd(&b->norm1, x), c, causal, mask));
     return tt_add(h, nn_mlp_fwd(&b->mlp, nn_norm_fwd(&b->norm2, h)));
 }

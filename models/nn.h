@@ -69,6 +69,51 @@ tt_tensor *nn_attention_fwd(const nn_attention *a, const tt_tensor *x, int causa
 tt_tensor *nn_mlp_fwd(const nn_mlp *m, const tt_tensor *x);
 tt_tensor *nn_block_fwd(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask);
 
+/* ---- additions for the Video-Robin model (models/robin.c and its parts) ---- */
+
+/* tt_fail() for functions that return an int: sets tt_last_error() and returns -1. */
+int nn_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Training-time dropout of probability p with generator g; x itself when g is NULL or p == 0. */
+tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g);
+
+/* Same as nn_block_fwd, with dropout of probability p on both residual branches (attention and
+ * MLP outputs) when g is non-NULL and p > 0 — the training-time form. */
+tt_tensor *nn_block_fwd_dropout(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask, double p,
+                                tt_gen *g);
+
+/* Sinusoidal features, as the original Transformer: position x (any real number) maps to
+ * [sin(x w_0) .. sin(x w_{h-1}), cos(x w_0) .. cos(x w_{h-1})], w_i = 10000^(-i/h), h = dim/2
+ * (dim even). nn_sinusoid_table: rows for positions pos[0..n) (host values, computed in double)
+ * -> [n, dim]. nn_sinusoid_embed: the same for a tensor of positions x [N] -> [N, dim] (computed
+ * in the tensor's dtype; used for the flow time, which is a tensor). */
+tt_tensor *nn_sinusoid_table(const double *pos, int64_t n, int dim);
+tt_tensor *nn_sinusoid_embed(const tt_tensor *x, int dim);
+
+/* KV cache of one attention layer for incremental decoding. k, v [B, H, cap, D] are filled up to
+ * len. The buffers are written in place without autograd: inference only. Handles belong to the
+ * scope that was current at nn_kv_cache_init (or to the caller outside any scope). */
+typedef struct nn_kv_cache {
+    tt_tensor *k, *v; /* [B, H, cap, D] */
+    int64_t len, cap;
+} nn_kv_cache;
+
+int nn_kv_cache_init(nn_kv_cache *c, int64_t B, int n_heads, int64_t head_dim, int64_t cap);
+void nn_kv_cache_free(nn_kv_cache *c); /* frees the buffers (also fine on scoped handles) */
+
+/* Attention over the cache plus the Tn new tokens x [B, Tn, C]: their keys/values are appended
+ * (an error when the cache is full), queries attend to all len + Tn keys. causal: new token i
+ * sees cached keys and new tokens <= i (end-aligned). mask: optional bool, true = attend,
+ * broadcastable to [B, H, Tn, len + Tn]. Returns [B, Tn, C]; the cache grows by Tn. */
+tt_tensor *nn_attention_step(const nn_attention *a, const tt_tensor *x, nn_kv_cache *c, int causal,
+                             const tt_tensor *mask);
+/* nn_block_fwd for the next Tn tokens, with the attention going through the cache. */
+tt_tensor *nn_block_step(const nn_block *b, const tt_tensor *x, nn_kv_cache *c, int causal, const tt_tensor *mask);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,29 @@
+# models: the Video-Robin model (models/robin.h: encoders, planner, FSQ, RITE, LocDiT) and its tests.
+target_sources(vrobin_lib PRIVATE
+  ${CMAKE_SOURCE_DIR}/models/encoders.c ${CMAKE_SOURCE_DIR}/models/planner.c ${CMAKE_SOURCE_DIR}/models/fsq.c
+  ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c)
+
+if(VROBIN_TESTS)
+  # same cache entry as tests/CMakeLists.txt, which may be read after this fragment
+  set(VROBIN_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch/numpy/scipy/h5py (test oracle)")
+
+  # configs, errors, KV-cache equivalence, deterministic generation, gradient flow, tiny overfit
+  add_executable(test_robin ${CMAKE_SOURCE_DIR}/tests/models/test_robin.c)
+  target_link_libraries(test_robin PRIVATE vrobin_lib)
+  add_test(NAME models_robin COMMAND test_robin ${CMAKE_SOURCE_DIR}/configs)
+  set_tests_properties(models_robin PROPERTIES LABELS torch)
+
+  # parity with the plain-torch reference (tests/python/models_reference.py); a missing module
+  # fails the test
+  add_executable(test_models_parity ${CMAKE_SOURCE_DIR}/tests/models/test_models_parity.c)
+  target_link_libraries(test_models_parity PRIVATE vrobin_lib)
+  add_test(NAME models_parity
+    COMMAND ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/models/parity_models.py
+            $<TARGET_FILE:test_models_parity> ${CMAKE_BINARY_DIR}/tests/models/parity)
+  set_tests_properties(models_parity PROPERTIES LABELS "torch;python")
+
+  # sizes and step time of configs/model/*.yaml (a measurement, not a test):
+  #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]
+  add_executable(bench_robin ${CMAKE_SOURCE_DIR}/tests/models/bench_robin.c)
+  target_link_libraries(bench_robin PRIVATE vrobin_lib)
+endif()

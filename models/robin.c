@@ -1,0 +1,379 @@
+/* robin.c — the Video-Robin model on the wrapper; see robin.h for the data flow. */
+#include "models/robin.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "models/encoders.h"
+#include "models/fsq.h"
+#include "models/locdit.h"
+#include "models/planner.h"
+#include "models/rite.h"
+
+typedef struct robin {
+    int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
+    int use_text, use_video, use_fsq, use_rite;
+    double dropout, cond_dropout, cfg_scale;
+    int steps;
+    enc_text text;
+    enc_video video;
+    enc_audio audio;
+    planner plan;
+    fsq fsq;
+    rite rite;
+    locdit dit;
+} robin;
+
+/* ---- errors: the same message in tt_last_error() and vr_error() ---- */
+
+static void vfail(const char *fmt, va_list ap) {
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    vr_fail("%s", msg);
+    tt_fail("%s", msg);
+}
+
+static void *fail(const char *fmt, ...) VR_PRINTF(1, 2);
+static void *fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static int fail_rc(const char *fmt, ...) VR_PRINTF(1, 2);
+static int fail_rc(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A wrapper op failed: prefix its message with what we were doing. */
+static void *op_failed(const char *what) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", tt_last_error());
+    return fail("%s: %s", what, msg);
+}
+
+/* ---- init ---- */
+
+/* An integer key within [lo, hi], or an error naming the key and where it was set. */
+static int get_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out) {
+    int64_t v = cfg_int(c, key);
+    if (v < lo || v > hi)
+        return fail_rc("%s (%s) is %lld, expected %lld..%lld", key, cfg_origin(c, key), (long long)v, (long long)lo,
+                       (long long)hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
+    robin *r = calloc(1, sizeof *r);
+    if (!r) return fail_rc("robin: out of memory");
+    m->state = r;
+    m->ops = &robin_ops;
+    if (!m->params && !(m->params = tt_params_new())) return -1;
+    tt_params *p = m->params;
+
+    int planner_layers = 0, rite_layers = 0, dit_layers = 0, text_layers = 0;
+    const char *latent_key = cfg_int(c, "model.latent_dim") ? "model.latent_dim" : "data.n_mels";
+    if (get_int(c, "model.d_model", 2, 1 << 16, &r->d) || get_int(c, "model.n_heads", 1, r->d, &r->n_heads) ||
+        get_int(c, "model.patch_frames", 1, 1 << 12, &r->F) || get_int(c, latent_key, 1, 1 << 16, &r->M) ||
+        get_int(c, "model.video_dim", 1, 1 << 16, &r->Dv) ||
+        get_int(c, "model.planner_layers", 1, 1024, &planner_layers) ||
+        get_int(c, "model.rite_layers", 0, 1024, &rite_layers) || get_int(c, "model.dit_layers", 1, 1024, &dit_layers) ||
+        get_int(c, "model.text_layers", 0, 1024, &text_layers) ||
+        get_int(c, "model.sample_steps", 1, 1 << 20, &r->steps))
+        return -1;
+    if (r->d % r->n_heads || r->d % 2)
+        return fail_rc("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
+                       cfg_origin(c, "model.n_heads"), r->n_heads, cfg_origin(c, "model.d_model"), r->d);
+    r->use_text = cfg_bool(c, "model.use_text");
+    r->use_video = cfg_bool(c, "model.use_video");
+    r->use_fsq = !strcmp(cfg_str(c, "model.quantizer"), "fsq");
+    r->use_rite = rite_layers > 0;
+    r->dropout = cfg_float(c, "model.dropout");
+    r->cond_dropout = cfg_float(c, "model.cond_dropout");
+    r->cfg_scale = cfg_float(c, "model.cfg_scale");
+    if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1))
+        return fail_rc("model.dropout (%s) = %g and model.cond_dropout (%s) = %g must be in [0, 1)",
+                       cfg_origin(c, "model.dropout"), r->dropout, cfg_origin(c, "model.cond_dropout"), r->cond_dropout);
+    if (!(r->cfg_scale >= 0))
+        return fail_rc("model.cfg_scale (%s) = %g must be >= 0", cfg_origin(c, "model.cfg_scale"), r->cfg_scale);
+
+    /* parameters, in data-flow order */
+    if (r->use_text && enc_text_init(&r->text, p, "text", r->d, r->n_heads, text_layers, g)) return -1;
+    if (r->use_video && enc_video_init(&r->video, p, "video", r->Dv, r->d, g)) return -1;
+    if (enc_audio_init(&r->audio, p, "audio", r->F * r->M, r->d, g)) return -1;
+    if (plan_init(&r->plan, p, "planner", r->d, r->n_heads, planner_layers, g)) return -1;
+    if (r->use_fsq) {
+        int n = cfg_list_len(c, "model.fsq_levels"), levels[FSQ_MAX_DIMS];
+        if (n < 1 || n > FSQ_MAX_DIMS)
+            return fail_rc("model.fsq_levels (%s) has %d levels, expected 1..%d", cfg_origin(c, "model.fsq_levels"), n,
+                           FSQ_MAX_DIMS);
+        for (int i = 0; i < n; i++) {
+            int64_t l = cfg_list_int(c, "model.fsq_levels", i);
+            if (l < 2 || l > 1 << 16)
+                return fail_rc("model.fsq_levels (%s): level %d is %lld, expected 2..65536",
+                               cfg_origin(c, "model.fsq_levels"), i, (long long)l);
+            levels[i] = (int)l;
+        }
+        if (fsq_init(&r->fsq, p, "fsq", r->d, levels, n, g))
+            return fail_rc("model.fsq_levels (%s): %s", cfg_origin(c, "model.fsq_levels"), tt_last_error());
+    }
+    if (r->use_rite && rite_init(&r->rite, p, "rite", r->d, r->n_heads, rite_layers, g)) return -1;
+    return dit_init(&r->dit, p, "dit", r->d, r->n_heads, dit_layers, r->F, r->M, g);
+}
+
+static void robin_free_state(vr_model *m) {
+    robin *r = m->state;
+    if (!r) return;
+    enc_text_free(&r->text);
+    plan_free(&r->plan);
+    rite_free(&r->rite);
+    dit_free(&r->dit);
+    free(r);
+    m->state = NULL;
+}
+
+/* ---- batch checks and inputs ---- */
+
+static int check_batch(const robin *r, const vr_batch *b, int need_audio) {
+    if (b->B < 1) return fail_rc("robin: empty batch");
+    if (b->T < r->F || b->T % r->F)
+        return fail_rc("robin: clips of %d latent frames (first clip '%s'), expected a positive multiple of "
+                       "model.patch_frames = %d",
+                       b->T, b->id ? b->id[0] : "?", r->F);
+    if (need_audio && (!b->audio || b->D != r->M))
+        return fail_rc("robin: batch latent has %d channels, the model was built for %d (model.latent_dim / data.n_mels)",
+                       b->audio ? b->D : 0, r->M);
+    if (r->use_video && (!b->video || b->Dv != r->Dv || b->Tv < 1))
+        return fail_rc("robin: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
+                       "model.video_dim = %d dims (or model.use_video: false)",
+                       b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
+    if (r->use_text && (!b->text || !b->text_len || b->max_text < 0))
+        return fail_rc("robin: batch has no captions (model.use_text is true)");
+    for (int i = 0; r->use_text && i < b->B; i++)
+        if (b->text_len[i] < 0 || b->text_len[i] > b->max_text)
+            return fail_rc("robin: clip '%s': caption length %d, expected 0..%d bytes", b->id ? b->id[i] : "?",
+                           b->text_len[i], b->max_text);
+    return 0;
+}
+
+/* b->audio normalised with the model's stats -> [B, T, M] */
+static tt_tensor *normalised_audio(const vr_model *m, const vr_batch *b) {
+    tt_tensor *x = tt_from_data(b->audio, TT_F32, TT_SHAPE(b->B, b->T, b->D));
+    if (!m->norm_mean || !m->norm_std) return x;
+    for (int i = 0; i < b->D; i++)
+        if (!(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]) || !isfinite(m->norm_mean[i]))
+            return fail("robin: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
+                        m->norm_mean[i], m->norm_std[i]);
+    tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(b->D));
+    tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(b->D));
+    return tt_div(tt_sub(x, mean), std);
+}
+
+/* The planner prefix [B, Lp, d] and its key validity *valid, host [B][Lp] malloc'd: caption tokens
+ * (padding invalid) then video frames. NULL with *Lp = 0 when the model reads neither; NULL with
+ * *Lp = -1 on error. */
+static tt_tensor *prefix_of(robin *r, const vr_batch *b, double p, tt_gen *g, uint8_t **valid, int64_t *Lp) {
+    int64_t B = b->B, Lt = 0, Tv = r->use_video ? b->Tv : 0;
+    int64_t *ids = NULL;
+    uint8_t *tvalid = NULL;
+    tt_tensor *text = NULL, *video = NULL, *prefix = NULL;
+    *valid = NULL;
+    *Lp = -1;
+    if (r->use_text) {
+        int L;
+        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L)) return op_failed("robin");
+        Lt = L;
+        tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, Lt));
+        tt_tensor *mask = tt_from_data(tvalid, TT_BOOL, TT_SHAPE(B, 1, 1, Lt));
+        text = enc_text_fwd(&r->text, id_t, mask, p, g);       /* [B,Lt,d] */
+        free(ids);
+    }
+    if (r->use_video) video = enc_video_fwd(&r->video, tt_from_data(b->video, TT_F32, TT_SHAPE(B, Tv, b->Dv)));
+    int64_t n = Lt + Tv;
+    uint8_t *v = n ? malloc((size_t)(B * n)) : NULL;
+    if (n && !v) {
+        fail("robin: out of memory");
+    } else if ((!r->use_text || text) && (!r->use_video || video)) {
+        for (int64_t i = 0; i < B; i++)
+            for (int64_t j = 0; j < n; j++) v[i * n + j] = j < Lt ? tvalid[i * Lt + j] : 1;
+        prefix = plan_prefix(&r->plan, text, video);            /* [B,Lt+Tv,d] */
+        if (prefix || n == 0) *Lp = n;
+    }
+    free(tvalid);
+    if (*Lp < 0) free(v);
+    else *valid = v;
+    return prefix;
+}
+
+/* The conditions c [B, P, d] from normalised patches [B, P, F*M] (teacher forcing). codes: FSQ
+ * codes [B, P, n] when FSQ is on (may be NULL). */
+static tt_tensor *conditions(robin *r, const vr_batch *b, const tt_tensor *patches, double p, tt_gen *g,
+                             tt_tensor **codes) {
+    int64_t P = tt_size(patches, 1);
+    uint8_t *valid;
+    int64_t Lp;
+    tt_tensor *prefix = prefix_of(r, b, p, g, &valid, &Lp);
+    if (Lp < 0) return NULL;
+    double pos[P];
+    plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
+    tt_tensor *a = enc_audio_fwd(&r->audio, patches);                     /* [B,P,d] */
+    tt_tensor *h = plan_fwd(&r->plan, prefix, valid, a, pos, p, g);      /* [B,P,d] */
+    free(valid);
+    tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, codes) : h;          /* [B,P,d] */
+    return r->use_rite ? rite_fwd(&r->rite, q, a, p, g) : q;              /* [B,P,d] */
+}
+
+/* ---- loss ---- */
+
+tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *draw, tt_gen *dropout_gen,
+                           vr_loss_parts *parts) {
+    robin *r = m->state;
+    if (check_batch(r, b, 1)) return NULL;
+    int64_t B = b->B, P = b->T / r->F, N = B * P, F = r->F, M = r->M;
+    if (!draw->noise || tt_numel(draw->noise) != N * F * M || !draw->t || tt_numel(draw->t) != N ||
+        (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)))
+        return fail("robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop bool [%lld] or NULL",
+                    (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
+    double p = dropout_gen ? r->dropout : 0.0;
+
+    tt_tensor *x = normalised_audio(m, b);                                      /* [B,T,M] */
+    if (!x) return NULL;
+    tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
+    tt_tensor *codes = NULL;
+    tt_tensor *c = tt_reshape(conditions(r, b, patches, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
+    if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
+
+    /* all B*P patches at once: context = previous patch (zeros before the first) */
+    tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
+                                             tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
+    tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
+    tt_tensor *x1 = tt_reshape(patches, TT_SHAPE(N, F, M));
+    tt_tensor *noise = tt_reshape(draw->noise, TT_SHAPE(N, F, M));
+    tt_tensor *t = tt_reshape(draw->t, TT_SHAPE(N));
+    tt_tensor *tb = tt_reshape(t, TT_SHAPE(N, 1, 1));
+    tt_tensor *xt = tt_add(tt_mul(tt_rsub_scalar(1.0, tb), noise), tt_mul(tb, x1)); /* (1-t) noise + t x1 */
+    tt_tensor *target = tt_sub(x1, noise);
+    tt_tensor *v = dit_fwd(&r->dit, ctx, xt, t, c, p, dropout_gen);               /* [N,F,M] */
+    tt_tensor *loss = tt_mse_loss(v, target);
+    if (!loss) return op_failed("robin loss");
+
+    if (parts) {
+        parts->n = 0;
+        double flow;
+        if (tt_item(loss, &flow)) return op_failed("robin loss");
+        parts->name[parts->n] = "flow";
+        parts->value[parts->n++] = flow;
+        if (r->use_fsq) {
+            double usage, perplexity;
+            if (fsq_stats(&r->fsq, codes, &usage, &perplexity)) return op_failed("robin FSQ stats");
+            parts->name[parts->n] = "fsq_usage";
+            parts->value[parts->n++] = usage;
+            parts->name[parts->n] = "fsq_perplexity";
+            parts->value[parts->n++] = perplexity;
+        }
+    }
+    return loss;
+}
+
+static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
+    robin *r = m->state;
+    if (!g) return fail("robin loss: needs a generator for the flow noise and times");
+    if (check_batch(r, b, 1)) return NULL;
+    int64_t N = (int64_t)b->B * (b->T / r->F);
+    robin_draw draw = {
+        .noise = tt_randn(g, TT_SHAPE(N, r->F, r->M), TT_F32),
+        .t = tt_rand(g, TT_SHAPE(N), TT_F32),
+        .drop = train && r->cond_dropout > 0 ? tt_lt_scalar(tt_rand(g, TT_SHAPE(N), TT_F32), r->cond_dropout) : NULL,
+    };
+    if (!draw.noise || !draw.t || (train && r->cond_dropout > 0 && !draw.drop)) return op_failed("robin loss");
+    return robin_loss_with(m, b, &draw, train ? g : NULL, parts);
+}
+
+const vr_model_ops robin_ops = {.kind = "robin", .init = robin_init, .loss = robin_loss, .free_state = robin_free_state};
+
+/* ---- conditioning and generation ---- */
+
+tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *latent) {
+    robin *r = m->state;
+    if (check_batch(r, b, latent == NULL)) return NULL;
+    int64_t P = b->T / r->F;
+    tt_tensor *x = latent ? (tt_tensor *)latent : normalised_audio(m, b);
+    if (latent && (tt_ndim(latent) != 3 || tt_size(latent, 0) != b->B || tt_size(latent, 1) != b->T ||
+                   tt_size(latent, 2) != r->M))
+        return fail("robin_condition: latent must be [%d, %d, %d]", b->B, b->T, r->M);
+    tt_tensor *c = conditions(r, b, tt_reshape(x, TT_SHAPE(b->B, P, r->F * r->M)), 0.0, NULL, NULL);
+    return c ? c : op_failed("robin_condition");
+}
+
+tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *opts, tt_gen *g, tt_tensor **cond_out) {
+    robin *r = m->state;
+    if (!g) return fail("robin_generate: needs a generator for the sampling noise");
+    if (check_batch(r, b, 0)) return NULL;
+    int steps = opts && opts->steps > 0 ? opts->steps : r->steps;
+    double scale = opts && opts->cfg_scale > 0 ? opts->cfg_scale : r->cfg_scale;
+    int64_t B = b->B, P = b->T / r->F, F = r->F, M = r->M, d = r->d;
+    tt_tensor *latent = NULL, *conds = NULL;
+    plan_cache pc = {0};
+    nn_kv_cache *rc = calloc(r->use_rite ? r->rite.n_layers : 1, sizeof *rc);
+    if (!rc) return fail("robin_generate: out of memory");
+
+    tt_no_grad_begin();
+    tt_scope_begin();
+    uint8_t *valid;
+    int64_t Lp;
+    tt_tensor *prefix = prefix_of(r, b, 0.0, NULL, &valid, &Lp);
+    int ok = Lp >= 0 && !plan_cache_init(&pc, &r->plan, B, Lp, valid, P) && !plan_prefill(&r->plan, &pc, prefix);
+    free(valid);
+    for (int i = 0; ok && r->use_rite && i < r->rite.n_layers; i++)
+        ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
+    double pos[P];
+    plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
+    tt_tensor *out = tt_zeros(TT_SHAPE(B, P, F, M), TT_F32);   /* the patches, written as they come */
+    tt_tensor *cs = tt_zeros(TT_SHAPE(B, P, d), TT_F32);       /* c_k */
+    tt_tensor *zeros = tt_zeros(TT_SHAPE(B, F, M), TT_F32);    /* context of patch 0 */
+    ok = ok && out && cs && zeros;
+    for (int64_t k = 0; ok && k < P; k++) {
+        tt_scope_begin();
+        tt_tensor *prev = k ? tt_select(out, 1, k - 1) : NULL;                                 /* [B,F,M] */
+        tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
+        tt_tensor *h = plan_step(&r->plan, &pc, a, pos[k]);                                   /* [B,1,d] */
+        tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
+        tt_tensor *c = r->use_rite ? rite_step(&r->rite, rc, q, a, k) : q;
+        c = tt_reshape(c, TT_SHAPE(B, d));
+        tt_tensor *x = dit_sample(&r->dit, prev ? prev : zeros, c, tt_randn(g, TT_SHAPE(B, F, M), TT_F32), steps, scale);
+        ok = x && !tt_copy_(tt_select(out, 1, k), x) && !tt_copy_(tt_select(cs, 1, k), c);
+        tt_scope_end();
+    }
+    if (ok) {
+        latent = tt_keep(tt_reshape(out, TT_SHAPE(B, P * F, M)));
+        if (cond_out) conds = tt_keep(cs);
+    } else {
+        op_failed("robin_generate");
+    }
+    plan_cache_free(&pc);
+    for (int i = 0; r->use_rite && i < r->rite.n_layers; i++) nn_kv_cache_free(&rc[i]);
+    free(rc);
+    tt_scope_end();
+    tt_no_grad_end();
+    if (cond_out) *cond_out = conds;
+    return latent;
+}
+
+tt_tensor *robin_denormalise(const vr_model *m, const tt_tensor *latent) {
+    int64_t M = tt_size(latent, -1);
+    if (!m->norm_mean || !m->norm_std) return tt_clone(latent);
+    tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(M));
+    tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(M));
+    return tt_add(tt_mul(latent, std), mean);
+}

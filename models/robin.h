@@ -1,0 +1,70 @@
+/* robin.h — the Video-Robin model: planner -> FSQ -> RITE -> LocDiT (model.kind "robin").
+ *
+ * Data flow for a batch of B clips of T latent frames (M channels), P = T / F patches of
+ * F = model.patch_frames frames, d = model.d_model:
+ *
+ *   audio [B,T,M] (normalised with the model's mean/std) -> patches [B,P,F*M]
+ *   text bytes -> text encoder [B,1+Lt,d]      video [B,Tv,Dv] -> video encoder [B,Tv,d]
+ *   history a_k = enc(patch k-1) (BOS for k = 0)                              [B,P,d]
+ *   planner(prefix = text + video, audio = a) -> plan h_k                    [B,P,d]
+ *   FSQ(h) -> q_k (model.quantizer none: q = h)                               [B,P,d]
+ *   RITE(q, a) -> c_k (model.rite_layers 0: c = q)                            [B,P,d]
+ *   LocDiT over all B*P patches at once: context = patch k-1 (zeros for k = 0), target = patch k,
+ *   flow-matching velocity loss; c_k replaced by the null vector with prob. model.cond_dropout.
+ *
+ * model.use_text / model.use_video false leave the text / video tokens (and their encoders'
+ * parameters) out, so stage-1 text-to-music and the ablations are configs. Parameter names are the
+ * checkpoint keys: text.*, video.*, audio.*, planner.*, fsq.*, rite.*, dit.*.
+ *
+ * Errors: NULL / -1 with the message in tt_last_error() (and vr_error()), naming the batch clip or
+ * config key at fault.
+ */
+#ifndef VR_ROBIN_H
+#define VR_ROBIN_H
+
+#include "models/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern const vr_model_ops robin_ops;
+
+/* The random draws of one loss evaluation, rows ordered clip-major (row = b * P + k). */
+typedef struct robin_draw {
+    tt_tensor *noise; /* [B*P, F, M] N(0,1), the flow's t = 0 end */
+    tt_tensor *t;     /* [B*P] flow times in [0, 1] */
+    tt_tensor *drop;  /* [B*P] bool: use the null condition for this row; NULL = none dropped */
+} robin_draw;
+
+/* The loss with explicit draws (ops.loss draws them from its generator and calls this); lets a
+ * test reproduce the loss exactly in PyTorch. dropout_gen: generator for model.dropout (NULL: no
+ * dropout, as in evaluation). parts may be NULL. */
+tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *draw, tt_gen *dropout_gen,
+                           vr_loss_parts *parts);
+
+/* Teacher-forced conditioning: c_k [B, P, d] for the clips of b with their latent given as
+ * latent [B, T, M] (normalised; NULL = b->audio normalised), no dropout. */
+tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *latent);
+
+/* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
+typedef struct robin_gen_opts {
+    int steps;        /* Euler steps per patch; 0 = model.sample_steps */
+    double cfg_scale; /* guidance scale > 0 (1 = no guidance); 0 = model.cfg_scale */
+} robin_gen_opts;
+
+/* Generate the latents of b's clips (b->T frames each; b->audio is not read) without autograd:
+ * prefill the planner with the text/video prefix, then per patch: planner step (KV cache) ->
+ * FSQ -> RITE step (KV cache) -> LocDiT Euler sampling with CFG from noise drawn from g -> feed
+ * the patch back. Returns [B, T, M] in the normalised space (robin_denormalise), in the caller's
+ * scope; deterministic for a given generator state. opts may be NULL (model defaults).
+ * cond_out (may be NULL): receives the conditions c_k [B, P, d] used. */
+tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *opts, tt_gen *g, tt_tensor **cond_out);
+
+/* latent * std + mean with the model's stats (a copy when it has none). */
+tt_tensor *robin_denormalise(const vr_model *m, const tt_tensor *latent);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
