@@ -8,6 +8,7 @@
 #include "core/safetensors.h"
 #include "data/build.h"
 #include "data/shard.h"
+#include "train/trainer.h"
 
 typedef struct command {
     const char *name;
@@ -19,6 +20,8 @@ static const command COMMANDS[] = {
     {"doctor", vr_cmd_doctor, "check the installation: libtorch, BLAS, MPI, HDF5, FFmpeg, device"},
     {"config", vr_cmd_config, "show, check or document configuration (YAML) files"},
     {"data", vr_cmd_data, "datasets: synth (SynthV2M), manifest, build (HDF5 shards), verify"},
+    {"train", vr_cmd_train, "train a model: vrobin train CONFIG.yaml [key=value ...] (also under mpirun -np N)"},
+    {"plot", vr_cmd_plot, "draw a run's loss and learning-rate curves to PNG (gnuplot)"},
     {"inspect", vr_cmd_inspect, "summarise a file: HDF5 shard (.h5) or safetensors checkpoint/export"},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
