@@ -1,6 +1,7 @@
 /* robin.c — the Video-Robin model on the wrapper; see robin.h for the data flow. */
 #include "models/robin.h"
 
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "models/encoders.h"
 #include "models/fsq.h"
 #include "models/locdit.h"
@@ -19,6 +21,7 @@ typedef struct robin {
     int use_text, use_video, use_fsq, use_rite;
     double dropout, cond_dropout, cfg_scale;
     int steps;
+    uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
     enc_video video;
     enc_audio audio;
@@ -81,6 +84,7 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     m->ops = &robin_ops;
     if (!m->params && !(m->params = tt_params_new())) return -1;
     tt_params *p = m->params;
+    r->seed = (uint64_t)cfg_int(c, "run.seed");
 
     int planner_layers = 0, rite_layers = 0, dit_layers = 0, text_layers = 0;
     const char *latent_key = cfg_int(c, "model.latent_dim") ? "model.latent_dim" : "data.n_mels";
@@ -286,17 +290,39 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     return loss;
 }
 
+/* The flow-matching draws (noise, t, condition dropout) of one clip come from a generator seeded
+ * by (run.seed, epoch, clip index), not from the step's generator: a clip gets the same draws
+ * whichever rank or micro-batch it lands in, so N ranks follow exactly the trajectory of one rank
+ * with the whole batch (DESIGN §2.5). Only model.dropout still uses the step generator `g`. */
+static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_draw *d) {
+    int64_t P = b->T / r->F;
+    int use_drop = train && r->cond_dropout > 0;
+    tt_tensor **noise = calloc((size_t)b->B * 3, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B;
+    if (!noise) return fail_rc("robin loss: out of memory");
+    for (int i = 0; i < b->B; i++) {
+        vr_rng mix;
+        /* batches made by hand (tests) may have no clip indices: their position stands in */
+        uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
+        vr_rng_seed_stream(&mix, r->seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+        tt_gen *gi = tt_gen_new(vr_rng_u64(&mix));
+        noise[i] = tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32);
+        t[i] = tt_rand(gi, TT_SHAPE(P), TT_F32);
+        drop[i] = use_drop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->cond_dropout) : NULL;
+        tt_gen_free(gi);
+    }
+    d->noise = tt_cat(noise, b->B, 0);
+    d->t = tt_cat(t, b->B, 0);
+    d->drop = use_drop ? tt_cat(drop, b->B, 0) : NULL;
+    free(noise);
+    return d->noise && d->t && (!use_drop || d->drop) ? 0 : -1;
+}
+
 static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
     robin *r = m->state;
-    if (!g) return fail("robin loss: needs a generator for the flow noise and times");
     if (check_batch(r, b, 1)) return NULL;
-    int64_t N = (int64_t)b->B * (b->T / r->F);
-    robin_draw draw = {
-        .noise = tt_randn(g, TT_SHAPE(N, r->F, r->M), TT_F32),
-        .t = tt_rand(g, TT_SHAPE(N), TT_F32),
-        .drop = train && r->cond_dropout > 0 ? tt_lt_scalar(tt_rand(g, TT_SHAPE(N), TT_F32), r->cond_dropout) : NULL,
-    };
-    if (!draw.noise || !draw.t || (train && r->cond_dropout > 0 && !draw.drop)) return op_failed("robin loss");
+    if (train && r->dropout > 0 && !g) return fail("robin loss: model.dropout needs a generator");
+    robin_draw draw;
+    if (draw_for_batch(r, b, train, &draw)) return op_failed("robin loss");
     return robin_loss_with(m, b, &draw, train ? g : NULL, parts);
 }
 

@@ -40,3 +40,11 @@ if(VROBIN_TESTS)
     set_tests_properties(train_${case} PROPERTIES LABELS train TIMEOUT 300)
   endforeach()
 endif()
+
+if(VROBIN_TESTS)
+  # the real model on SynthV2M tiny: 1 vs 2 ranks, stage 1 -> 2, plot, falling loss
+  add_test(NAME train_e2e
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/train/test_train_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
+            ${CMAKE_BINARY_DIR}/tests/train/e2e)
+  set_tests_properties(train_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
+endif()

@@ -266,7 +266,20 @@ static void test_bad_batches(void) {
     tb.std[3] = saved;
     tt_clear_error();
     tt_scope_begin();
-    CHECK(!robin_ops.loss(m, &tb.b, 1, NULL, NULL) && strstr(tt_last_error(), "generator"), "loss without generator");
+    /* flow draws come from (run.seed, epoch, clip), not the step generator: with model.dropout 0
+     * the loss is the same with or without one, and a new epoch gives new draws */
+    {
+        tt_gen *g1 = tt_gen_new(1);
+        double with_gen = NAN, without = NAN, next_epoch = NAN;
+        tt_item(robin_ops.loss(m, &tb.b, 1, g1, NULL), &with_gen);
+        tt_item(robin_ops.loss(m, &tb.b, 1, NULL, NULL), &without);
+        tb.b.epoch++;
+        tt_item(robin_ops.loss(m, &tb.b, 1, NULL, NULL), &next_epoch);
+        tb.b.epoch--;
+        CHECK(with_gen == without && with_gen != next_epoch, "draws per (epoch, clip): %g %g %g", with_gen, without,
+              next_epoch);
+        tt_gen_free(g1);
+    }
     robin_draw bad = {.noise = tt_zeros(TT_SHAPE(3, 5, 16), TT_F32), .t = tt_zeros(TT_SHAPE(8), TT_F32)};
     CHECK(!robin_loss_with(m, &tb.b, &bad, NULL, NULL) && strstr(tt_last_error(), "noise [8, 5, 16]"),
           "draws of the wrong shape");
@@ -549,6 +562,7 @@ static void test_overfit(void) {
     int ok = 1;
     for (int step = 0; ok && step < 200; step++) {
         tt_scope_begin();
+        tb.b.epoch = step; /* each step a new pass over the two clips: fresh flow noise and times */
         tt_tensor *loss = robin_ops.loss(m, &tb.b, 1, g, NULL);
         ok = loss && !tt_backward(loss);
         tt_scope_end();
