@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job on a bare machine, on the embedded default (SynthV2M tiny):
 #   install + build -> vrobin doctor -> SynthV2M tiny -> HDF5 shards (train, test-id) -> verify
-#   -> wrapper and data benchmarks into results/bench/.
-# Training and the evaluation table join this job as those milestones land (see the issues).
-# Outputs go to runs/main/ (synth/, shards/).
+#   -> train the tiny Video-Robin model, stage 1 (text -> music) then stage 2 (video + text)
+#   -> loss curves (PNG) -> wrapper and data benchmarks into results/bench/.
+# Generation and the evaluation table join this job as those milestones land (see the issues).
+# Outputs go to runs/main/ (synth/, shards/, runs/, stage*.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh
@@ -24,6 +25,13 @@ $V data build configs/data/synth_tiny.yaml data.manifest="$OUT/synth/test-id.jso
 $V data verify "$OUT"/shards/*.h5
 $V inspect "$OUT/shards/train-00000.h5" > "$OUT/inspect.txt"
 head -12 "$OUT/inspect.txt"
+
+echo "== training (tiny model): stage 1, then stage 2 from stage 1 =="
+train_args=(run.dir="$OUT/runs" run.overwrite=true "data.shards=[$OUT/shards/train-00000.h5]")
+$V train configs/experiments/synth_tiny_stage1.yaml "${train_args[@]}"
+$V train configs/experiments/synth_tiny_stage2.yaml "${train_args[@]}" train.init_from="$OUT/runs/synth_tiny_stage1"
+$V plot "$OUT/runs/synth_tiny_stage1" -o "$OUT/stage1.png"
+$V plot "$OUT/runs/synth_tiny_stage2" -o "$OUT/stage2.png"
 
 echo "== benchmarks =="
 bench/run_wrapper_bench.sh
