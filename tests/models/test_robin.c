@@ -15,20 +15,9 @@
 #include "models/planner.h"
 #include "models/rite.h"
 #include "models/robin.h"
+#define CHECK_DETAIL() tt_last_error()
+#include "tests/check.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (cond) {                                                      \
-            g_pass++;                                                    \
-        } else {                                                         \
-            g_fail++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fprintf(stderr, "  (tt_last_error: %s)\n", tt_last_error()); \
-        }                                                                \
-    } while (0)
 
 /* The model of these tests: configs/model/tiny.yaml (d 32, 2 heads, 1-2 layers) with 16 latent
  * channels, plus overrides. */
