@@ -8,6 +8,8 @@
 #include "core/safetensors.h"
 #include "data/build.h"
 #include "data/shard.h"
+#include "infer/export.h"
+#include "infer/generate.h"
 #include "train/trainer.h"
 
 typedef struct command {
@@ -22,6 +24,8 @@ static const command COMMANDS[] = {
     {"data", vr_cmd_data, "datasets: synth (SynthV2M), manifest, build (HDF5 shards), verify"},
     {"train", vr_cmd_train, "train a model: vrobin train CONFIG.yaml [key=value ...] (also under mpirun -np N)"},
     {"plot", vr_cmd_plot, "draw a run's loss and learning-rate curves to PNG (gnuplot)"},
+    {"export", vr_cmd_export, "write a run's EMA weights (+ config, normalisation) as one file for generate"},
+    {"generate", vr_cmd_generate, "generate music for a video: wav/flac, or muxed into mp4/mkv/webm"},
     {"inspect", vr_cmd_inspect, "summarise a file: HDF5 shard (.h5) or safetensors checkpoint/export"},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

@@ -91,6 +91,35 @@ static int is_external_array(const char *path) {
            (n > 5 && !strcasecmp(path + n - 5, ".hdf5"));
 }
 
+int vr_clip_video_features(const vr_media *video, const char *features, float **out, int *Dv) {
+    int Tv = video->n_frames, Df = 0;
+    float *ext = NULL;
+    *out = NULL;
+    if (features && load_external_features(features, Tv, &ext, &Df)) return -1;
+    int D = VR_VDESC_DIM + Df;
+    float *desc = malloc(sizeof(float) * (size_t)Tv * VR_VDESC_DIM);
+    float *feat = malloc(sizeof(float) * (size_t)Tv * (size_t)D);
+    int rc = -1;
+    if (!desc || !feat) {
+        vr_fail("out of memory");
+    } else if (!vr_video_descriptors(video->frames, Tv, video->width, video->height, desc)) {
+        for (int t = 0; t < Tv; t++) {
+            memcpy(feat + (size_t)t * D, desc + (size_t)t * VR_VDESC_DIM, sizeof(float) * VR_VDESC_DIM);
+            if (Df) memcpy(feat + (size_t)t * D + VR_VDESC_DIM, ext + (size_t)t * Df, sizeof(float) * (size_t)Df);
+        }
+        rc = 0;
+    }
+    free(desc);
+    free(ext);
+    if (rc) {
+        free(feat);
+        return -1;
+    }
+    *out = feat;
+    *Dv = D;
+    return 0;
+}
+
 /* Everything for one clip. Returns 0 with r filled, or -1 with vr_error() = the skip reason. */
 static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel *mel, clip_result *r) {
     if (e->error) return vr_fail("%s", e->error);
@@ -113,7 +142,6 @@ static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel 
     mo.duration = dur;
     vr_media video = {0}, music = {0};
     int rc = -1;
-    float *ext = NULL;
     if (vr_media_decode(e->video, &mo, &video)) goto done;
     const vr_media *audio_src = &video;
     if (e->music && !external_latent) {
@@ -124,25 +152,7 @@ static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel 
     }
 
     /* video: descriptors (+ external features) */
-    int Tv = video.n_frames, Df = 0;
-    if (e->features && load_external_features(e->features, Tv, &ext, &Df)) goto done;
-    r->Dv = VR_VDESC_DIM + Df;
-    float *desc = malloc(sizeof(float) * (size_t)Tv * VR_VDESC_DIM);
-    r->video = malloc(sizeof(float) * (size_t)Tv * (size_t)r->Dv);
-    if (!desc || !r->video) {
-        free(desc);
-        vr_fail("out of memory");
-        goto done;
-    }
-    if (vr_video_descriptors(video.frames, Tv, video.width, video.height, desc)) {
-        free(desc);
-        goto done;
-    }
-    for (int t = 0; t < Tv; t++) {
-        memcpy(r->video + (size_t)t * r->Dv, desc + (size_t)t * VR_VDESC_DIM, sizeof(float) * VR_VDESC_DIM);
-        if (Df) memcpy(r->video + (size_t)t * r->Dv + VR_VDESC_DIM, ext + (size_t)t * Df, sizeof(float) * (size_t)Df);
-    }
-    free(desc);
+    if (vr_clip_video_features(&video, e->features, &r->video, &r->Dv)) goto done;
     if (o->keep_frames) {
         r->frames = video.frames;
         video.frames = NULL; /* ownership moves to the result */
@@ -192,7 +202,6 @@ static int process_clip(const build_opts *o, const vr_manifest_entry *e, vr_mel 
     }
     rc = 0;
 done:
-    free(ext);
     vr_media_free(&video);
     vr_media_free(&music);
     if (rc) {

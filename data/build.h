@@ -19,6 +19,7 @@
 #define VR_BUILD_H
 
 #include "core/config.h"
+#include "data/media.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,6 +32,12 @@ typedef struct vr_build_result {
 
 /* Run a build from a resolved config (keys data.*). 0, or -1 with vr_error(). */
 int vr_data_build(const cfg *c, vr_build_result *res);
+
+/* The per-frame video features the builder stores, for decoded frames (vr_media_decode at data.fps,
+ * data.frame_size square; `vrobin generate` uses the same): the weight-free descriptors
+ * (VR_VDESC_DIM), then the dims of `features` (a .npy/.h5 array [Tf, Df] resampled to the
+ * frames by nearest time; NULL: none). *out [n_frames][*Dv] is malloc'd. 0, or -1 + vr_error(). */
+int vr_clip_video_features(const vr_media *video, const char *features, float **out, int *Dv);
 
 /* `vrobin data <build|synth|verify|manifest>` */
 int vr_cmd_data(int argc, char **argv);

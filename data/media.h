@@ -72,6 +72,14 @@ void vr_video_writer_abort(vr_video_writer *w); /* delete the temp file; frees w
 /* Mono float audio to .flac or .wav (16-bit PCM), atomically. */
 int vr_audio_write(const char *path, const float *mono, int64_t n, int sample_rate);
 
+/* ---- muxing (mux.c) ---- */
+
+/* Copy the best video stream of video_in (packets unchanged, no re-encoding; other streams dropped)
+ * into out_path (.mp4/.mkv: music as AAC; .webm: Opus) with the mono music mono[n] at sample_rate
+ * as its audio, starting with the video. Temp file + fsync + rename. 0, or -1 + vr_error() (e.g.
+ * "in.mp4: no video stream", or a video codec the container cannot hold) and no output. */
+int vr_mux_audio_into_video(const char *video_in, const float *mono, int64_t n, int sample_rate, const char *out_path);
+
 #ifdef __cplusplus
 }
 #endif

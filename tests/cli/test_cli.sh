@@ -12,7 +12,7 @@ check "top help" 0 "$V" --help
 check "version" 0 "$V" --version
 check "no args" 2 "$V"
 check "unknown command" 2 "$V" frobnicate
-for c in doctor config data inspect train plot; do check "$c --help" 0 "$V" "$c" --help; done
+for c in doctor config data inspect train plot export generate; do check "$c --help" 0 "$V" "$c" --help; done
 check "inspect missing file" 1 "$V" inspect /nonexistent.safetensors
 "$V" frobnicate 2>&1 | grep -q "unknown command 'frobnicate'" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: message"; }
 rm -f /tmp/vrobin_cli_out.$$
