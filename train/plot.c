@@ -81,12 +81,12 @@ static int plot(const char *run, const char *out) {
         put_quoted(gp, tmp);
         fprintf(gp, "\nset multiplot layout 2,1 title ");
         put_quoted(gp, run);
-        fprintf(gp, "\nset grid\nset key top right\nset ylabel 'loss'\n%s\nplot ", positive ? "set logscale y" : "");
+        fprintf(gp, "\nset grid\nset key top right\nset ylabel 'loss'\n%s\nplot ", positive ? "set logscale y\nset format y '%g'" : "");
         for (int c = 0; c < n_curves; c++) {
             fprintf(gp, "%s$d using 1:%d with lines lw 2 title ", c ? ", " : "", c + 3);
             put_quoted(gp, names[c]);
         }
-        fprintf(gp, "\nunset logscale y\nset ylabel 'learning rate'\nset xlabel 'step'\n"
+        fprintf(gp, "\nunset logscale y\nset format y '%%g'\nset ylabel 'learning rate'\nset xlabel 'step'\n"
                     "plot $d using 1:2 with lines lw 2 title 'lr'\nunset multiplot\nset output\n");
         int st = pclose(gp);
         if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
