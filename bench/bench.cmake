@@ -1,0 +1,3 @@
+# bench.cmake — benchmark drivers (measurement tools, not tests); included from the top CMakeLists.
+add_executable(bench_robin_step ${CMAKE_SOURCE_DIR}/bench/bench_robin_step.c)
+target_link_libraries(bench_robin_step PRIVATE vrobin_lib)
