@@ -15,11 +15,12 @@
  * flow draws, condition dropout, FSQ stats) + item, backward, end of the step's scope (frees the
  * graph), vr_optim_gather_grads, global norm + clipping, vr_optim_step (AdamW) and
  * vr_ema_update, at the constant learning rate train.lr; runtime.dtype=bf16 wraps the forward in
- * bf16 autocast as the trainer does. Threads: runtime.torch_threads /
- * runtime.blas_threads, as the trainer sets them. The batch is B 10-s clips of the real shapes
+ * bf16 autocast as the trainer does. Threads: runtime.torch_threads / runtime.blas_threads, as the
+ * trainer sets them. The batch is B 10-s clips of the real shapes
  * (500 x 64 latents, 100 x 31 video features, 60-byte captions) drawn from a seeded RNG; the
  * latent normalisation is mean 0 / std 1, applied as the trainer would apply the shards' stats.
- * Prints one JSON object on stdout: per-step times of every part (ms) and the losses.
+ * Prints one JSON object on stdout: per-step times of every part (ms), losses and gradient norms
+ * (to check against Python), page faults and CPU time per step, peak memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@
 enum { T = 500, M = 64, TV = 100, DV = 31, MAXT = 64, TEXT = 60, MAX_STEPS = 256 };
 
 /* the parts of a step, in order */
-enum { P_FWD, P_BWD, P_FREE, P_GATHER, P_CLIP, P_ADAMW, P_EMA, N_PARTS };
+enum { N_PARTS = 7 };
 static const char *part_names[N_PARTS] = {"forward", "backward", "free_graph", "gather_grads", "norm_clip", "adamw",
                                           "ema"};
 
@@ -109,6 +110,68 @@ static int dump(const char *dir, const cfg *c, tt_params *params, const vr_batch
     return rc ? -1 : 0;
 }
 
+/* One step as train/trainer.c runs it; t[0..N_PARTS] receive the times between its parts. */
+static int train_step(vr_model *m, const vr_batch *b, vr_optim *o, tt_params *ema, const cfg *c, uint64_t seed,
+                      double t[N_PARTS + 1], double *loss_out, double *norm_out) {
+    double lr = cfg_float(c, "train.lr"), clip = cfg_float(c, "train.grad_clip"), decay = cfg_float(c, "train.ema_decay");
+    int bf16 = !strcmp(cfg_str(c, "runtime.dtype"), "bf16"); /* autocast around the forward, as the trainer */
+    vr_loss_parts parts = {0};
+    tt_gen *g = tt_gen_new(seed);
+    if (!g) return vr_fail("%s", tt_last_error());
+    t[0] = vr_now();
+    tt_clear_error();
+    tt_scope_begin();
+    if (bf16) tt_autocast_begin(TT_BF16);
+    tt_tensor *loss = robin_ops.loss(m, b, 1, g, &parts);
+    if (bf16) tt_autocast_end();
+    int rc = !loss || tt_item(loss, loss_out) ? vr_fail("forward: %s", tt_last_error()) : 0;
+    t[1] = vr_now();
+    if (!rc && tt_backward(loss)) rc = vr_fail("backward: %s", tt_last_error());
+    t[2] = vr_now();
+    tt_scope_end();
+    tt_gen_free(g);
+    t[3] = vr_now();
+    if (!rc) rc = vr_optim_gather_grads(o, 0);
+    t[4] = vr_now();
+    *norm_out = vr_optim_grad_norm(o);
+    vr_optim_scale_grads(o, vr_clip_coef(*norm_out, clip));
+    t[5] = vr_now();
+    if (!rc) rc = vr_optim_step(o, lr);
+    t[6] = vr_now();
+    if (!rc) rc = vr_ema_update(ema, m->params, decay);
+    t[7] = vr_now();
+    return rc;
+}
+
+static void print_json(const vr_model *m, int B, int warmup, int steps, int matmul, const double *losses,
+                       const double *norms, double times[][N_PARTS + 1], const struct rusage *ru0,
+                       const struct rusage *ru1) {
+    vr_blas_info blas;
+    vr_blas_query(&blas);
+    printf("{\"params\": %lld, \"tensors\": %d, \"batch\": %d, \"torch_threads\": %d, \"blas_threads\": %d, "
+           "\"blas\": \"%s\", ",
+           (long long)tt_params_numel(m->params), tt_params_count(m->params), B, tt_get_num_threads(), blas.threads,
+           blas.library);
+    /* page faults and CPU time of the timed steps (all threads), peak resident memory */
+    printf("\"minflt_per_step\": %.0f, \"sys_s_per_step\": %.3f, \"user_s_per_step\": %.3f, \"maxrss_mb\": %.0f, ",
+           (double)(ru1->ru_minflt - ru0->ru_minflt) / steps, seconds(ru0->ru_stime, ru1->ru_stime) / steps,
+           seconds(ru0->ru_utime, ru1->ru_utime) / steps, ru1->ru_maxrss / 1024.0);
+    if (matmul) printf("\"matmul_gflops\": %.2f, ", bench_matmul(1024, 10));
+    printf("\"losses\": [");
+    for (int s = 0; s < warmup + steps; s++) printf("%s%.9g", s ? ", " : "", losses[s]);
+    printf("], \"grad_norms\": [");
+    for (int s = 0; s < warmup + steps; s++) printf("%s%.9g", s ? ", " : "", norms[s]);
+    printf("], \"step_ms\": [");
+    for (int s = 0; s < steps; s++) printf("%s%.3f", s ? ", " : "", times[s][N_PARTS]);
+    printf("], \"parts_ms\": {");
+    for (int k = 0; k < N_PARTS; k++) {
+        printf("%s\"%s\": [", k ? ", " : "", part_names[k]);
+        for (int s = 0; s < steps; s++) printf("%s%.3f", s ? ", " : "", times[s][k]);
+        printf("]");
+    }
+    printf("}}\n");
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: %s CONFIG [--steps N] [--warmup N] [--batch B] [--dump DIR] [--matmul] [key=value ...]\n",
@@ -130,8 +193,8 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (steps < 1 || steps > MAX_STEPS || warmup < 1 || B < 1 || B > 64) {
-        fprintf(stderr, "bench_robin_step: need 1 <= steps <= %d, warmup >= 1, 1 <= batch <= 64\n", MAX_STEPS);
+    if (steps < 1 || steps > MAX_STEPS || warmup < 1 || warmup > 64 || B < 1 || B > 64) {
+        fprintf(stderr, "bench_robin_step: need 1 <= steps <= %d, 1 <= warmup <= 64, 1 <= batch <= 64\n", MAX_STEPS);
         return 2;
     }
     cfg *c = cfg_load(argv[1], vr_schema, n_ov, ov);
@@ -139,18 +202,26 @@ int main(int argc, char **argv) {
     vr_runtime_apply((int)cfg_int(c, "runtime.torch_threads"), (int)cfg_int(c, "runtime.blas_threads"));
     uint64_t run_seed = (uint64_t)cfg_int(c, "run.seed");
 
+    int rc = 1;
     vr_model m = {.params = tt_params_new()};
+    vr_optim *o = NULL;
+    tt_params *ema = NULL;
+    float *audio = malloc(sizeof *audio * B * T * M), *video = malloc(sizeof *video * B * TV * DV);
+    uint8_t *text = calloc((size_t)B * MAXT, 1);
+    int *text_len = malloc(sizeof *text_len * B);
     tt_gen *ig = tt_gen_new(run_seed);
-    if (robin_ops.init(&m, c, ig)) return die("model init");
-    tt_gen_free(ig);
+    if (!m.params || !audio || !video || !text || !text_len || !ig) {
+        die("out of memory");
+        goto done;
+    }
+    if (robin_ops.init(&m, c, ig)) {
+        die("model init");
+        goto done;
+    }
     static float mean[M], std[M];
     for (int i = 0; i < M; i++) mean[i] = 0.0f, std[i] = 1.0f;
     m.norm_mean = mean, m.norm_std = std;
 
-    float *audio = malloc(sizeof *audio * B * T * M), *video = malloc(sizeof *video * B * TV * DV);
-    uint8_t *text = calloc((size_t)B * MAXT, 1);
-    int *text_len = malloc(sizeof *text_len * B);
-    if (!audio || !video || !text || !text_len) return die("out of memory");
     vr_rng r;
     vr_rng_seed(&r, 1);
     for (int i = 0; i < B * T * M; i++) audio[i] = (float)vr_rng_normal(&r);
@@ -162,82 +233,35 @@ int main(int argc, char **argv) {
     vr_batch batch = {.B = B, .T = T, .D = M, .Tv = TV, .Dv = DV, .max_text = MAXT, .audio = audio, .video = video,
                       .text = text, .text_len = text_len};
     if (dump_dir) {
-        if (dump(dump_dir, c, m.params, &batch, run_seed)) return die(dump_dir);
-        printf("{\"dumped\": \"%s\", \"params\": %lld}\n", dump_dir, (long long)tt_params_numel(m.params));
-        return 0;
+        if (dump(dump_dir, c, m.params, &batch, run_seed)) die(dump_dir);
+        else rc = 0, printf("{\"dumped\": \"%s\", \"params\": %lld}\n", dump_dir, (long long)tt_params_numel(m.params));
+        goto done;
     }
 
     vr_adamw_opts ao = {cfg_float(c, "train.beta1"), cfg_float(c, "train.beta2"), cfg_float(c, "train.eps"),
                         cfg_float(c, "train.weight_decay")};
-    vr_optim *o = vr_optim_new(m.params, &ao);
-    tt_params *ema = vr_ema_new(m.params);
-    if (!o || !ema) return die("optimiser");
-    double lr = cfg_float(c, "train.lr"), clip = cfg_float(c, "train.grad_clip"), decay = cfg_float(c, "train.ema_decay");
-    int bf16 = !strcmp(cfg_str(c, "runtime.dtype"), "bf16"); /* autocast around the forward, as the trainer */
-
+    if (!(o = vr_optim_new(m.params, &ao)) || !(ema = vr_ema_new(m.params))) {
+        die("optimiser");
+        goto done;
+    }
     static double times[MAX_STEPS][N_PARTS + 1], losses[MAX_STEPS + 64], norms[MAX_STEPS + 64];
     struct rusage ru0, ru1;
     for (int s = 0; s < warmup + steps; s++) {
-        double t[N_PARTS + 1], v = 0;
-        vr_loss_parts parts = {0};
-        tt_gen *g = tt_gen_new(run_seed + (uint64_t)s);
-        t[0] = vr_now();
-        tt_clear_error();
-        tt_scope_begin();
-        if (bf16) tt_autocast_begin(TT_BF16);
-        tt_tensor *loss = robin_ops.loss(&m, &batch, 1, g, &parts);
-        if (bf16) tt_autocast_end();
-        if (!loss || tt_item(loss, &v)) return die("forward");
-        t[1] = vr_now();
-        if (tt_backward(loss)) return die("backward");
-        t[2] = vr_now();
-        tt_scope_end();
-        t[3] = vr_now();
-        if (vr_optim_gather_grads(o, 0)) return die("gather");
-        t[4] = vr_now();
-        norms[s] = vr_optim_grad_norm(o);
-        double coef = vr_clip_coef(norms[s], clip);
-        vr_optim_scale_grads(o, coef);
-        t[5] = vr_now();
-        if (vr_optim_step(o, lr)) return die("AdamW");
-        t[6] = vr_now();
-        if (vr_ema_update(ema, m.params, decay)) return die("EMA");
-        t[7] = vr_now();
-        tt_gen_free(g);
-        losses[s] = v;
-        if (s >= warmup)
-            for (int k = 0; k < N_PARTS; k++) times[s - warmup][k] = (t[k + 1] - t[k]) * 1e3;
+        double t[N_PARTS + 1];
+        if (train_step(&m, &batch, o, ema, c, run_seed + (uint64_t)s, t, &losses[s], &norms[s])) {
+            die("training step");
+            goto done;
+        }
+        for (int k = 0; s >= warmup && k < N_PARTS; k++) times[s - warmup][k] = (t[k + 1] - t[k]) * 1e3;
         if (s >= warmup) times[s - warmup][N_PARTS] = (t[N_PARTS] - t[0]) * 1e3;
         if (s == warmup - 1) getrusage(RUSAGE_SELF, &ru0);
     }
     getrusage(RUSAGE_SELF, &ru1);
+    print_json(&m, B, warmup, steps, matmul, losses, norms, times, &ru0, &ru1);
+    rc = 0;
 
-    vr_blas_info blas;
-    vr_blas_query(&blas);
-    printf("{\"params\": %lld, \"tensors\": %d, \"batch\": %d, \"torch_threads\": %d, \"blas_threads\": %d, "
-           "\"blas\": \"%s\", ",
-           (long long)tt_params_numel(m.params), tt_params_count(m.params), B, tt_get_num_threads(), blas.threads,
-           blas.library);
-    /* page faults and CPU time of the timed steps (all threads), peak resident memory */
-    printf("\"minflt_per_step\": %.0f, \"sys_s_per_step\": %.3f, \"user_s_per_step\": %.3f, \"maxrss_mb\": %.0f, ",
-           (double)(ru1.ru_minflt - ru0.ru_minflt) / steps,
-           seconds(ru0.ru_stime, ru1.ru_stime) / steps, seconds(ru0.ru_utime, ru1.ru_utime) / steps,
-           ru1.ru_maxrss / 1024.0);
-    if (matmul) printf("\"matmul_gflops\": %.2f, ", bench_matmul(1024, 10));
-    printf("\"losses\": [");
-    for (int s = 0; s < warmup + steps; s++) printf("%s%.9g", s ? ", " : "", losses[s]);
-    printf("], \"grad_norms\": [");
-    for (int s = 0; s < warmup + steps; s++) printf("%s%.9g", s ? ", " : "", norms[s]);
-    printf("], \"step_ms\": [");
-    for (int s = 0; s < steps; s++) printf("%s%.3f", s ? ", " : "", times[s][N_PARTS]);
-    printf("], \"parts_ms\": {");
-    for (int k = 0; k < N_PARTS; k++) {
-        printf("%s\"%s\": [", k ? ", " : "", part_names[k]);
-        for (int s = 0; s < steps; s++) printf("%s%.3f", s ? ", " : "", times[s][k]);
-        printf("]");
-    }
-    printf("}}\n");
-
+done:
+    tt_gen_free(ig);
     vr_optim_free(o);
     tt_params_free(ema);
     robin_ops.free_state(&m);
@@ -247,5 +271,5 @@ int main(int argc, char **argv) {
     free(video);
     free(text);
     free(text_len);
-    return 0;
+    return rc;
 }

@@ -33,6 +33,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import models_reference as ref  # noqa: E402
 import st_io  # noqa: E402
 
+# the report is regenerated on every run; text after this line in the old report is carried over
+NOTES = "<!-- notes: everything below this line is written by hand and kept when the benchmark is re-run -->"
 PARTS = ["forward", "backward", "free_graph", "gather_grads", "norm_clip", "adamw", "ema"]
 PART_DOC = {"forward": "forward: draws + loss + `.item()` + FSQ stats",
             "backward": "backward",
@@ -412,7 +414,7 @@ def report(res, args):
                      f" {r['py_ms']:.0f} | {r['py_foreign_cores']:.2f} | {r['py_matmul_gflops']:.0f} |")
     lines.append("")
     if res["variants"]:
-        lines += ["## Variants, same method", "",
+        lines += ["## Variants, same method (one round each, so less robust than the table above)", "",
                   "| variant | C step, ms | Python step, ms | C / Python | C fwd / bwd, ms | Python fwd / bwd, ms |"
                   " agree (loss, grad norm) | other jobs C / Python, cores |",
                   "|---|---|---|---|---|---|---|---|"]
@@ -516,11 +518,14 @@ def main():
                 "torch": torch.__version__, "wall_s": time.time() - t_start,
                 "command": args.command or " ".join(sys.argv)})
     os.makedirs(args.out, exist_ok=True)
-    for name, text in (("train_robin.json", json.dumps(res, indent=2)), ("train_robin.md", report(res, args))):
+    md_path = os.path.join(args.out, "train_robin.md")
+    old = open(md_path).read() if os.path.exists(md_path) else ""
+    md = report(res, args) + (old[old.index(NOTES):] if NOTES in old else "")
+    for name, text in (("train_robin.json", json.dumps(res, indent=2)), ("train_robin.md", md)):
         with open(os.path.join(args.out, name + ".tmp"), "w") as f:
             f.write(text)
         os.replace(os.path.join(args.out, name + ".tmp"), os.path.join(args.out, name))
-    print(report(res, args))
+    print(md)
 
 
 if __name__ == "__main__":
