@@ -53,23 +53,6 @@ static double seconds(struct timeval from, struct timeval to) {
     return (double)(to.tv_sec - from.tv_sec) + 1e-6 * (double)(to.tv_usec - from.tv_usec);
 }
 
-static double bench_matmul(int n, int reps) {
-    tt_scope_begin();
-    tt_gen *g = tt_gen_new(0);
-    tt_tensor *a = tt_randn(g, TT_SHAPE(n, n), TT_F32), *b = tt_randn(g, TT_SHAPE(n, n), TT_F32);
-    double best = 1e30;
-    for (int i = 0; i < reps + 2; i++) {
-        tt_scope_begin();
-        double t0 = vr_now();
-        tt_matmul(a, b);
-        double dt = vr_now() - t0;
-        tt_scope_end();
-        if (i >= 2 && dt < best) best = dt; /* the first two warm up */
-    }
-    tt_gen_free(g);
-    tt_scope_end();
-    return 2.0 * n * (double)n * n / best / 1e9;
-}
 
 /* The seed of clip i's flow draws, derived as models/robin.c derives it for a batch made by hand
  * (epoch 0, position 0: clip index = i); only used to let Python reproduce the draws. */
@@ -156,7 +139,7 @@ static void print_json(const vr_model *m, int B, int warmup, int steps, int matm
     printf("\"minflt_per_step\": %.0f, \"sys_s_per_step\": %.3f, \"user_s_per_step\": %.3f, \"maxrss_mb\": %.0f, ",
            (double)(ru1->ru_minflt - ru0->ru_minflt) / steps, seconds(ru0->ru_stime, ru1->ru_stime) / steps,
            seconds(ru0->ru_utime, ru1->ru_utime) / steps, ru1->ru_maxrss / 1024.0);
-    if (matmul) printf("\"matmul_gflops\": %.2f, ", bench_matmul(1024, 10));
+    if (matmul) printf("\"matmul_gflops\": %.2f, ", vr_matmul_gflops(1024, 10));
     printf("\"losses\": [");
     for (int s = 0; s < warmup + steps; s++) printf("%s%.9g", s ? ", " : "", losses[s]);
     printf("], \"grad_norms\": [");

@@ -17,23 +17,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double bench_matmul(int n, int reps) {
-    tt_scope_begin();
-    tt_gen *g = tt_gen_new(0);
-    tt_tensor *a = tt_randn(g, TT_SHAPE(n, n), TT_F32), *b = tt_randn(g, TT_SHAPE(n, n), TT_F32);
-    double best = 1e30;
-    for (int i = 0; i < reps + 2; i++) {
-        tt_scope_begin();
-        double t0 = vr_now();
-        tt_matmul(a, b);
-        double dt = vr_now() - t0;
-        tt_scope_end();
-        if (i >= 2 && dt < best) best = dt; /* first two: warm-up */
-    }
-    tt_gen_free(g);
-    tt_scope_end();
-    return 2.0 * n * (double)n * n / best / 1e9;
-}
 
 static double bench_small_ops(int iters) {
     tt_scope_begin();
@@ -98,7 +81,7 @@ int main(int argc, char **argv) {
     int torch_threads = argc > 1 ? atoi(argv[1]) : 1;
     vr_runtime_apply(torch_threads, 0);
     vr_blas_info blas;
-    double gf = bench_matmul(1024, 10);
+    double gf = vr_matmul_gflops(1024, 10);
     vr_blas_query(&blas);
     double us = bench_small_ops(10000);
     double ms = bench_block(4, 100, 64, 256, 4, 1024, 64, 20);

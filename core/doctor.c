@@ -48,26 +48,6 @@ static double mem_gib(void) {
     return pages > 0 && size > 0 ? (double)pages * (double)size / (1024.0 * 1024.0 * 1024.0) : 0;
 }
 
-/* GFLOP/s of an n x n float32 matmul through the wrapper (best of `reps`). */
-static double matmul_gflops(int n, int reps) {
-    tt_scope_begin();
-    tt_gen *g = tt_gen_new(0);
-    tt_tensor *a = tt_randn(g, TT_SHAPE(n, n), TT_F32), *b = tt_randn(g, TT_SHAPE(n, n), TT_F32);
-    double best = 1e30;
-    tt_matmul(a, b); /* warm-up: thread pools, page faults */
-    for (int i = 0; i < reps; i++) {
-        double t0 = vr_now();
-        tt_tensor *c = tt_matmul(a, b);
-        tt_synchronize();
-        double dt = vr_now() - t0;
-        if (!c) break;
-        if (dt < best) best = dt;
-    }
-    tt_gen_free(g);
-    tt_scope_end();
-    return 2.0 * n * (double)n * n / best / 1e9;
-}
-
 int vr_cmd_doctor(int argc, char **argv) {
     if (vr_wants_help(argc, argv)) {
         printf("usage: vrobin doctor [--strict]\n\n"
@@ -86,7 +66,7 @@ int vr_cmd_doctor(int argc, char **argv) {
     printf("libtorch    %s (fused attention: %s)\n", tt_version(), tt_has_fused_attention() ? "yes" : "no, by hand");
     printf("device      cpu%s\n", tt_cuda_available() ? ", cuda available" : " (no CUDA)");
 
-    double gf = matmul_gflops(1024, 5);
+    double gf = vr_matmul_gflops(1024, 5);
     vr_blas_info blas;
     vr_blas_query(&blas);
     printf("blas        %s\n", blas.library);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/tt.h"
 
 void vr_blas_query(vr_blas_info *info) {
@@ -36,4 +37,24 @@ void vr_runtime_apply(int torch_threads, int blas_threads) {
         void (*set_threads)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
         if (set_threads) set_threads(blas_threads);
     }
+}
+
+double vr_matmul_gflops(int n, int reps) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(0);
+    tt_tensor *a = tt_randn(g, TT_SHAPE(n, n), TT_F32), *b = tt_randn(g, TT_SHAPE(n, n), TT_F32);
+    double best = 1e30;
+    for (int i = 0; i < reps + 2; i++) {
+        tt_scope_begin();
+        double t0 = vr_now();
+        tt_tensor *c = tt_matmul(a, b);
+        tt_synchronize();
+        double dt = vr_now() - t0;
+        tt_scope_end();
+        if (!c) break;
+        if (i >= 2 && dt < best) best = dt;
+    }
+    tt_gen_free(g);
+    tt_scope_end();
+    return best < 1e30 ? 2.0 * n * (double)n * n / best / 1e9 : 0.0;
 }

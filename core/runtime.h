@@ -24,6 +24,9 @@ typedef struct vr_blas_info {
 
 /* Fill `info` (call after libtorch is loaded; it is when this binary runs). */
 void vr_blas_query(vr_blas_info *info);
+/* Float32 n x n matmul speed through the wrapper in GFLOP/s: best of `reps` after two warm-up
+ * runs (thread pools, page faults). Used by `vrobin doctor` and the benchmarks' MFU. */
+double vr_matmul_gflops(int n, int reps);
 /* Set libtorch intra-op threads (if > 0) and OpenBLAS threads (if > 0). */
 void vr_runtime_apply(int torch_threads, int blas_threads);
 
