@@ -472,21 +472,6 @@ static void test_summary_and_cli(const char *good) {
     CHECK(r_none == 2 && r_bad == 1, "usage error exits 2, a missing shard exits 1 (%d, %d)", r_none, r_bad);
 }
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[600];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else unlink(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write-known")) {
         if (write_known(argv[2], N_CLIPS, 1) != 0) {
