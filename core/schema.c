@@ -67,6 +67,10 @@ const cfg_key_spec vr_schema[] = {
      "fsq|none"},
     {"model.cond_dropout", CFG_FLOAT, "0.1",
      "Probability of replacing a patch's condition by the learned null vector in training (for CFG).", NULL},
+    {"model.ctx_dropout", CFG_FLOAT, "0.3",
+     "Probability of hiding the previous patch (the LocDiT's context) in training, so the DiT must learn to read "
+     "the plan; without it the plan is unneeded and FSQ collapses to one code.",
+     NULL},
     {"model.sample_steps", CFG_INT, "20", "Euler steps of the LocDiT flow sampler per patch at generation.", NULL},
     {"model.cfg_scale", CFG_FLOAT, "2.0", "Classifier-free guidance scale at generation; 1 = no guidance.", NULL},
 

@@ -31,18 +31,18 @@ static tt_tensor *residual(const rite *r, const tt_tensor *q, const tt_tensor *x
     return tt_add(q, nn_linear_fwd(&r->out, nn_norm_fwd(&r->norm, x)));
 }
 
-tt_tensor *rite_fwd(const rite *r, const tt_tensor *q, const tt_tensor *a, double p, tt_gen *g) {
+tt_tensor *rite_fwd(const rite *r, const tt_tensor *q, double p, tt_gen *g) {
     int64_t P = tt_size(q, 1);
     double pos[P > 0 ? P : 1];
     for (int64_t k = 0; k < P; k++) pos[k] = (double)k;
-    tt_tensor *x = tt_add(tt_add(q, a), nn_sinusoid_table(pos, P, r->d)); /* [B,P,d] */
+    tt_tensor *x = tt_add(q, nn_sinusoid_table(pos, P, r->d)); /* [B,P,d] */
     for (int i = 0; i < r->n_layers; i++) x = nn_block_fwd_dropout(&r->blocks[i], x, 1, NULL, p, g);
     return residual(r, q, x);
 }
 
-tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, const tt_tensor *a, int64_t k) {
+tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, int64_t k) {
     double pos = (double)k;
-    tt_tensor *x = tt_add(tt_add(q, a), nn_sinusoid_table(&pos, 1, r->d)); /* [B,1,d] */
+    tt_tensor *x = tt_add(q, nn_sinusoid_table(&pos, 1, r->d)); /* [B,1,d] */
     for (int i = 0; i < r->n_layers; i++) x = nn_block_step(&r->blocks[i], x, &caches[i], 1, NULL);
     return residual(r, q, x);
 }

@@ -1,11 +1,14 @@
 /* rite.h — RITE, the residual transformer that refines the quantised plan into the per-patch
  * conditioning of the local DiT.
  *
- * FSQ keeps the plan's semantics but throws away detail; RITE adds it back as a residual, reading
- * the quantised plan q_k together with the same audio-history token a_k the planner read (the
- * encoding of patch k-1), as VoxCPM's residual LM does:
+ * FSQ keeps the plan's semantics but throws away detail; RITE adds context back as a residual,
+ * reading the quantised plans q_1..q_k only. It does not read the audio history (VoxCPM's residual
+ * LM does): with the history here, and the previous patch already the DiT's context, the DiT
+ * could predict every patch without the plan, and FSQ collapsed to one code in training
+ * (results/train/README.md). Without it, everything the DiT learns beyond the previous patch
+ * must pass through the quantised plan.
  *
- *   x_k = q_k + a_k + sinusoid(k)                       [B, P, d]
+ *   x_k = q_k + sinusoid(k)                             [B, P, d]
  *   x   = causal transformer blocks over k (n_layers)
  *   c_k = q_k + out(LayerNorm(x_k))                     [B, P, d]
  *
@@ -32,12 +35,12 @@ typedef struct rite {
 int rite_init(rite *r, tt_params *p, const char *prefix, int d, int n_heads, int n_layers, tt_gen *g);
 void rite_free(rite *r);
 
-/* q, a [B, P, d] -> c [B, P, d]. Dropout p with g (NULL: none). */
-tt_tensor *rite_fwd(const rite *r, const tt_tensor *q, const tt_tensor *a, double p, tt_gen *g);
+/* q [B, P, d] -> c [B, P, d]. Dropout p with g (NULL: none). */
+tt_tensor *rite_fwd(const rite *r, const tt_tensor *q, double p, tt_gen *g);
 
 /* Generation: caches[n_layers] of capacity P each (nn_kv_cache_init with the model's heads);
- * q, a [B, 1, d] of patch k -> c_k [B, 1, d]. */
-tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, const tt_tensor *a, int64_t k);
+ * q [B, 1, d] of patch k -> c_k [B, 1, d]. */
+tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, int64_t k);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@
 typedef struct robin {
     int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
     int use_text, use_video, use_fsq, use_rite;
-    double dropout, cond_dropout, cfg_scale;
+    double dropout, cond_dropout, ctx_dropout, cfg_scale;
     int steps;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
@@ -105,10 +105,14 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->use_rite = rite_layers > 0;
     r->dropout = cfg_float(c, "model.dropout");
     r->cond_dropout = cfg_float(c, "model.cond_dropout");
+    r->ctx_dropout = cfg_float(c, "model.ctx_dropout");
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
-    if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1))
-        return fail_rc("model.dropout (%s) = %g and model.cond_dropout (%s) = %g must be in [0, 1)",
-                       cfg_origin(c, "model.dropout"), r->dropout, cfg_origin(c, "model.cond_dropout"), r->cond_dropout);
+    if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
+        !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
+        return fail_rc("model.dropout (%s) = %g, model.cond_dropout (%s) = %g and model.ctx_dropout (%s) = %g must be "
+                       "in [0, 1)",
+                       cfg_origin(c, "model.dropout"), r->dropout, cfg_origin(c, "model.cond_dropout"), r->cond_dropout,
+                       cfg_origin(c, "model.ctx_dropout"), r->ctx_dropout);
     if (!(r->cfg_scale >= 0))
         return fail_rc("model.cfg_scale (%s) = %g must be >= 0", cfg_origin(c, "model.cfg_scale"), r->cfg_scale);
 
@@ -235,7 +239,7 @@ static tt_tensor *conditions(robin *r, const vr_batch *b, const tt_tensor *patch
     tt_tensor *h = plan_fwd(&r->plan, prefix, valid, a, pos, p, g);      /* [B,P,d] */
     free(valid);
     tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, codes) : h;          /* [B,P,d] */
-    return r->use_rite ? rite_fwd(&r->rite, q, a, p, g) : q;              /* [B,P,d] */
+    return r->use_rite ? rite_fwd(&r->rite, q, p, g) : q;              /* [B,P,d] */
 }
 
 /* ---- loss ---- */
@@ -246,8 +250,10 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     if (check_batch(r, b, 1)) return NULL;
     int64_t B = b->B, P = b->T / r->F, N = B * P, F = r->F, M = r->M;
     if (!draw->noise || tt_numel(draw->noise) != N * F * M || !draw->t || tt_numel(draw->t) != N ||
-        (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)))
-        return fail("robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop bool [%lld] or NULL",
+        (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)) ||
+        (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)))
+        return fail("robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
+                    "or NULL",
                     (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
     double p = dropout_gen ? r->dropout : 0.0;
 
@@ -262,6 +268,7 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
                                              tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
     tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
+    if (draw->ctx_drop) ctx = tt_where(tt_reshape(draw->ctx_drop, TT_SHAPE(N, 1, 1)), tt_zeros(TT_SHAPE(1), TT_F32), ctx);
     tt_tensor *x1 = tt_reshape(patches, TT_SHAPE(N, F, M));
     tt_tensor *noise = tt_reshape(draw->noise, TT_SHAPE(N, F, M));
     tt_tensor *t = tt_reshape(draw->t, TT_SHAPE(N));
@@ -296,8 +303,9 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
  * with the whole batch (DESIGN §2.5). Only model.dropout still uses the step generator `g`. */
 static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_draw *d) {
     int64_t P = b->T / r->F;
-    int use_drop = train && r->cond_dropout > 0;
-    tt_tensor **noise = calloc((size_t)b->B * 3, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B;
+    int use_drop = train && r->cond_dropout > 0, use_ctx_drop = train && r->ctx_dropout > 0;
+    tt_tensor **noise = calloc((size_t)b->B * 4, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
+              **ctx_drop = noise + 3 * b->B;
     if (!noise) return fail_rc("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
@@ -308,13 +316,16 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
         noise[i] = tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32);
         t[i] = tt_rand(gi, TT_SHAPE(P), TT_F32);
         drop[i] = use_drop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->cond_dropout) : NULL;
+        /* drawn after the others, so a clip's noise/t/drop do not depend on model.ctx_dropout */
+        ctx_drop[i] = use_ctx_drop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->ctx_dropout) : NULL;
         tt_gen_free(gi);
     }
     d->noise = tt_cat(noise, b->B, 0);
     d->t = tt_cat(t, b->B, 0);
     d->drop = use_drop ? tt_cat(drop, b->B, 0) : NULL;
+    d->ctx_drop = use_ctx_drop ? tt_cat(ctx_drop, b->B, 0) : NULL;
     free(noise);
-    return d->noise && d->t && (!use_drop || d->drop) ? 0 : -1;
+    return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) ? 0 : -1;
 }
 
 static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
@@ -375,7 +386,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
         tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
         tt_tensor *h = plan_step(&r->plan, &pc, a, pos[k]);                                   /* [B,1,d] */
         tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
-        tt_tensor *c = r->use_rite ? rite_step(&r->rite, rc, q, a, k) : q;
+        tt_tensor *c = r->use_rite ? rite_step(&r->rite, rc, q, k) : q;
         c = tt_reshape(c, TT_SHAPE(B, d));
         tt_tensor *x = dit_sample(&r->dit, prev ? prev : zeros, c, tt_randn(g, TT_SHAPE(B, F, M), TT_F32), steps, scale);
         ok = x && !tt_copy_(tt_select(out, 1, k), x) && !tt_copy_(tt_select(cs, 1, k), c);

@@ -8,9 +8,10 @@
  *   history a_k = enc(patch k-1) (BOS for k = 0)                              [B,P,d]
  *   planner(prefix = text + video, audio = a) -> plan h_k                    [B,P,d]
  *   FSQ(h) -> q_k (model.quantizer none: q = h)                               [B,P,d]
- *   RITE(q, a) -> c_k (model.rite_layers 0: c = q)                            [B,P,d]
+ *   RITE(q) -> c_k (model.rite_layers 0: c = q)                               [B,P,d]
  *   LocDiT over all B*P patches at once: context = patch k-1 (zeros for k = 0), target = patch k,
- *   flow-matching velocity loss; c_k replaced by the null vector with prob. model.cond_dropout.
+ *   flow-matching velocity loss; c_k replaced by the null vector with prob. model.cond_dropout,
+ *   the context zeroed with prob. model.ctx_dropout (so the DiT must learn to read the plan).
  *
  * model.use_text / model.use_video false leave the text / video tokens (and their encoders'
  * parameters) out, so stage-1 text-to-music and the ablations are configs. Parameter names are the
@@ -35,6 +36,7 @@ typedef struct robin_draw {
     tt_tensor *noise; /* [B*P, F, M] N(0,1), the flow's t = 0 end */
     tt_tensor *t;     /* [B*P] flow times in [0, 1] */
     tt_tensor *drop;  /* [B*P] bool: use the null condition for this row; NULL = none dropped */
+    tt_tensor *ctx_drop; /* [B*P] bool: hide the previous patch (zero context) for this row; NULL = none */
 } robin_draw;
 
 /* The loss with explicit draws (ops.loss draws them from its generator and calls this); lets a

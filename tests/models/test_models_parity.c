@@ -166,7 +166,8 @@ static int run_robin(tt_params *p, tt_params *in, tt_params *res, tt_gen *g) {
     float *mean = host(in, "mean", 4), *std = host(in, "std", 4);
     m.norm_mean = mean;
     m.norm_std = std;
-    robin_draw draw = {.noise = input(in, "noise"), .t = input(in, "t"), .drop = input(in, "drop")};
+    robin_draw draw = {.noise = input(in, "noise"), .t = input(in, "t"), .drop = input(in, "drop"),
+                      .ctx_drop = input(in, "ctx_drop")};
     vr_loss_parts parts;
     tt_tensor *loss = robin_loss_with(&m, &b, &draw, NULL, &parts);
     if (!loss || tt_backward(loss)) return fail("robin forward/backward");

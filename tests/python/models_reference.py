@@ -174,8 +174,8 @@ def fsq_stats(levels, codes):
     return len(counts) / float(np.prod(levels)), float(np.exp(-(p * np.log(p)).sum()))
 
 
-def rite(P, cfg, q, a):
-    x = q + a + sinusoid_table(np.arange(q.shape[1]), cfg["d"])
+def rite(P, cfg, q):
+    x = q + sinusoid_table(np.arange(q.shape[1]), cfg["d"])
     for i in range(cfg["rite_layers"]):
         x = block(P, f"rite.blocks.{i}", x, cfg["heads"], causal(q.shape[1]))
     return q + linear(P, "rite.out", layer_norm(P, "rite.norm", x))
@@ -224,7 +224,7 @@ def dit_sample(P, cfg, ctx, c, x0, steps, scale):
 
 # ---------------------------------------------------------------------------- the whole model
 
-def robin_loss(P, cfg, batch, noise, t, drop):
+def robin_loss(P, cfg, batch, noise, t, drop, ctx_drop=None):
     """batch: audio [B,T,M] raw, mean/std [M], video [B,Tv,Dv], text uint8 [B,max], text_len [B].
     Returns (loss, FSQ codes or None)."""
     B, T, M = batch["audio"].shape
@@ -245,12 +245,14 @@ def robin_loss(P, cfg, batch, noise, t, drop):
         q, codes = fsq(P, cfg["fsq_levels"], h)
     else:
         q = h
-    c = rite(P, cfg, q, a) if cfg["rite_layers"] > 0 else q
+    c = rite(P, cfg, q) if cfg["rite_layers"] > 0 else q
     N = B * n_patch
     c = c.reshape(N, d)
     c = torch.where(drop[:, None], P["dit.null"], c)
     prev = torch.cat([torch.zeros(B, 1, Fr * M), patches[:, :-1]], dim=1)
     ctx = prev.reshape(N, Fr, M)
+    if ctx_drop is not None:
+        ctx = torch.where(ctx_drop[:, None, None], torch.zeros(1), ctx)
     x1 = patches.reshape(N, Fr, M)
     tb = t.reshape(N, 1, 1)
     xt = (1 - tb) * noise + tb * x1
