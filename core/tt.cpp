@@ -1021,3 +1021,68 @@ extern "C" int64_t tt_params_numel(const tt_params *p) {
         for (tt_tensor *t : p->tensors) n += t->t.numel();
     return n;
 }
+
+// ---- TorchScript modules (eval's embedding backbones) ----------------------------------------
+// The only part of the wrapper that needs torch/script.h. A module's errors arrive as c10::Error
+// or JITException, often with a TorchScript traceback; one_line() keeps the message the module
+// itself raised.
+#include <torch/script.h>
+#include <sys/stat.h>
+#include <cerrno>
+
+struct tt_jit {
+    torch::jit::Module m;
+};
+
+// The last non-empty line of a multi-line message (the traceback's "RuntimeError: ..."), or
+// the message itself.
+static std::string one_line(const std::string &msg) {
+    size_t end = msg.find_last_not_of(" \n\t");
+    if (end == std::string::npos) return msg;
+    size_t nl = msg.rfind('\n', end);
+    size_t start = nl == std::string::npos ? 0 : nl + 1;
+    return msg.substr(start, end - start + 1);
+}
+
+extern "C" tt_jit *tt_jit_load(const char *path) {
+    ARG(path);
+    struct stat st;
+    if (stat(path, &st) != 0) return (tt_jit *)tt_fail("tt_jit_load: %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return (tt_jit *)tt_fail("tt_jit_load: %s: not a regular file", path);
+    try {
+        auto *j = new tt_jit{torch::jit::load(path, to_dev(g_device))};
+        j->m.eval();
+        return j;
+    } catch (const c10::Error &e) {
+        tt_fail("tt_jit_load: %s: not a loadable TorchScript file (%s)", path,
+                one_line(e.what_without_backtrace()).c_str());
+    } catch (const std::exception &e) {
+        tt_fail("tt_jit_load: %s: not a loadable TorchScript file (%s)", path, one_line(e.what()).c_str());
+    } catch (...) {
+        tt_fail("tt_jit_load: %s: not a loadable TorchScript file (unknown C++ exception)", path);
+    }
+    return nullptr;
+}
+
+extern "C" tt_tensor *tt_jit_forward(tt_jit *m, const tt_tensor *input) {
+    ARG(m);
+    ARG(input);
+    try {
+        at::NoGradGuard ng;
+        std::vector<torch::jit::IValue> args{input->t};
+        torch::jit::IValue out = m->m.forward(args);
+        if (!out.isTensor())
+            return (tt_tensor *)tt_fail("tt_jit_forward: the module returned a %s, expected one Tensor",
+                                        out.tagKind().c_str());
+        return wrap(out.toTensor());
+    } catch (const c10::Error &e) {
+        set_error(__func__, one_line(e.what_without_backtrace()).c_str());
+    } catch (const std::exception &e) {
+        set_error(__func__, one_line(e.what()).c_str());
+    } catch (...) {
+        set_error(__func__, "unknown C++ exception");
+    }
+    return nullptr;
+}
+
+extern "C" void tt_jit_free(tt_jit *m) { delete m; }

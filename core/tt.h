@@ -286,6 +286,19 @@ const char *tt_params_name(const tt_params *p, int i);
 tt_tensor *tt_params_at(const tt_params *p, int i);
 int64_t tt_params_numel(const tt_params *p);
 
+/* ---- TorchScript modules (eval's embedding backbones) ------------------------------------
+ * A module a user exported from PyTorch (torch.jit.script / torch.jit.trace, then .save()),
+ * loaded with torch::jit::load onto the default device and put in eval mode. The contract is
+ * one tensor in, one tensor out: tt_jit_forward runs forward(input) under no-grad and returns
+ * the output as a new handle (scope rules as for ops). Errors (missing or corrupt file, a
+ * failure inside the module, a module that returns a tuple/list/dict instead of one tensor)
+ * come back as NULL with tt_last_error(), e.g. "tt_jit_load: m.pt: not a TorchScript file
+ * (PytorchStreamReader failed reading zip archive: failed finding central directory)". */
+typedef struct tt_jit tt_jit;
+tt_jit *tt_jit_load(const char *path);
+tt_tensor *tt_jit_forward(tt_jit *m, const tt_tensor *input);
+void tt_jit_free(tt_jit *m);  /* NULL is fine */
+
 #ifdef __cplusplus
 }
 #endif
