@@ -9,7 +9,12 @@
 
 static _Thread_local char g_msg[VR_ERROR_CAP];
 
-static void set_msg_v(const char *fmt, va_list ap) { vsnprintf(g_msg, sizeof g_msg, fmt, ap); }
+/* Through a local buffer: callers often pass vr_error() itself as an argument, to add context. */
+static void set_msg_v(const char *fmt, va_list ap) {
+    char msg[VR_ERROR_CAP];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(g_msg, msg, sizeof g_msg);
+}
 
 int vr_fail(const char *fmt, ...) {
     va_list ap;
