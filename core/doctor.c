@@ -24,25 +24,6 @@
 
 #define SOUNDFONT_DEFAULT "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
-static void cpu_model(char *buf, size_t n) {
-    snprintf(buf, n, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "model name", 10)) {
-            char *v = strchr(line, ':');
-            if (v) {
-                v += 1 + (v[1] == ' ');
-                v[strcspn(v, "\n")] = '\0';
-                snprintf(buf, n, "%s", v);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 static double mem_gib(void) {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     return pages > 0 && size > 0 ? (double)pages * (double)size / (1024.0 * 1024.0 * 1024.0) : 0;
@@ -59,7 +40,7 @@ int vr_cmd_doctor(int argc, char **argv) {
     int strict = argc > 1 && !strcmp(argv[1], "--strict");
     int warnings = 0;
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
+    vr_cpu_model(cpu, sizeof cpu);
 
     printf("vrobin      %s (%s)\n", VROBIN_VERSION, VROBIN_GIT_COMMIT);
     printf("machine     %s, %ld cores, %.1f GiB\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), mem_gib());

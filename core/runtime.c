@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/tt.h"
@@ -57,4 +58,31 @@ double vr_matmul_gflops(int n, int reps) {
     tt_gen_free(g);
     tt_scope_end();
     return best < 1e30 ? 2.0 * n * (double)n * n / best / 1e9 : 0.0;
+}
+
+void vr_cpu_model(char *buf, size_t n) {
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10)) {
+            char *v = strchr(line, ':');
+            if (v) {
+                v += 1 + (v[1] == ' ');
+                v[strcspn(v, "\n")] = '\0';
+                snprintf(buf, n, "%s", v);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+void vr_machine_describe(char *buf, size_t n) {
+    char cpu[256];
+    vr_cpu_model(cpu, sizeof cpu);
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double gib = pages > 0 && size > 0 ? (double)pages * (double)size / (1024.0 * 1024.0 * 1024.0) : 0;
+    snprintf(buf, n, "%s, %ld cores, %.1f GiB", cpu, sysconf(_SC_NPROCESSORS_ONLN), gib);
 }

@@ -10,6 +10,8 @@
 #ifndef VR_RUNTIME_H
 #define VR_RUNTIME_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +29,10 @@ void vr_blas_query(vr_blas_info *info);
 /* Float32 n x n matmul speed through the wrapper in GFLOP/s: best of `reps` after two warm-up
  * runs (thread pools, page faults). Used by `vrobin doctor` and the benchmarks' MFU. */
 double vr_matmul_gflops(int n, int reps);
+/* "CPU model name" from /proc/cpuinfo ("unknown CPU" when absent), for reports and headers. */
+void vr_cpu_model(char *buf, size_t n);
+/* "CPU model, N cores, X GiB": the machine line of every results header. */
+void vr_machine_describe(char *buf, size_t n);
 /* Set libtorch intra-op threads (if > 0) and OpenBLAS threads (if > 0). */
 void vr_runtime_apply(int torch_threads, int blas_threads);
 
