@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/rng.h"
 #include "models/encoders.h"
 #include "models/fsq.h"
@@ -353,43 +354,106 @@ tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *late
     return c ? c : op_failed("robin_condition");
 }
 
+/* Generation's stage clock: add the seconds since t to *acc and return the new start. */
+static double lap(double *acc, double t) {
+    double now = vr_now();
+    *acc += now - t;
+    return now;
+}
+
+/* The sampling noise of one patch [B, F, M]: a row from each clip's own generator, or all from g. */
+static tt_tensor *patch_noise(tt_gen *g, tt_gen **clip_gens, int64_t B, int64_t F, int64_t M) {
+    if (!clip_gens) return tt_randn(g, TT_SHAPE(B, F, M), TT_F32);
+    tt_tensor **rows = malloc(sizeof *rows * (size_t)B);
+    if (!rows) return fail("robin_generate: out of memory");
+    for (int64_t i = 0; i < B; i++) rows[i] = tt_randn(clip_gens[i], TT_SHAPE(1, F, M), TT_F32);
+    tt_tensor *x = tt_cat(rows, (int)B, 0);
+    free(rows);
+    return x;
+}
+
+/* c_k [B, d] without caches (opts.no_kv_cache): the planner over the prefix and history tokens
+ * 0..k, FSQ, and RITE over plans 0..k, all recomputed; row k is the condition. */
+static tt_tensor *condition_recomputed(robin *r, const tt_tensor *prefix, const uint8_t *valid, const tt_tensor *out,
+                                       int64_t k, const double *pos, robin_gen_times *tm, double *t) {
+    int64_t B = tt_size(out, 0);
+    tt_tensor *patches = tt_reshape(tt_slice(out, 1, 0, k + 1, 1), TT_SHAPE(B, k + 1, r->F * r->M));
+    tt_tensor *h = plan_fwd(&r->plan, prefix, valid, enc_audio_fwd(&r->audio, patches), pos, 0.0, NULL); /* [B,k+1,d] */
+    tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
+    *t = lap(&tm->planner, *t);
+    tt_tensor *c = tt_select(r->use_rite ? rite_fwd(&r->rite, q, 0.0, NULL) : q, 1, k); /* [B,d] */
+    *t = lap(&tm->rite, *t);
+    return c;
+}
+
 tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *opts, tt_gen *g, tt_tensor **cond_out) {
     robin *r = m->state;
-    if (!g) return fail("robin_generate: needs a generator for the sampling noise");
+    robin_gen_opts o = opts ? *opts : (robin_gen_opts){0};
+    if (cond_out) *cond_out = NULL;
     if (check_batch(r, b, 0)) return NULL;
-    int steps = opts && opts->steps > 0 ? opts->steps : r->steps;
-    double scale = opts && opts->cfg_scale > 0 ? opts->cfg_scale : r->cfg_scale;
-    int64_t B = b->B, P = b->T / r->F, F = r->F, M = r->M, d = r->d;
+    int64_t B = b->B, P = b->T / r->F, F = r->F, M = r->M, d = r->d, H = 0;
+    if (!g && !o.clip_gens) return fail("robin_generate: needs a generator for the sampling noise (g or clip_gens)");
+    for (int64_t i = 0; o.clip_gens && i < B; i++)
+        if (!o.clip_gens[i])
+            return fail("robin_generate: clip '%s' has no noise generator (clip_gens[%lld] is NULL)",
+                        b->id ? b->id[i] : "?", (long long)i);
+    if (o.history) {
+        const tt_tensor *h = o.history;
+        if (tt_ndim(h) != 3 || tt_size(h, 0) != B || tt_size(h, 2) != M || tt_size(h, 1) % F || tt_size(h, 1) > b->T)
+            return fail("robin_generate: history must be [%lld, H*%lld, %lld] with H <= %lld patches (first clip '%s'); "
+                        "got %d dims, [%lld, %lld, %lld]",
+                        (long long)B, (long long)F, (long long)M, (long long)P, b->id ? b->id[0] : "?", tt_ndim(h),
+                        (long long)tt_size(h, 0), (long long)tt_size(h, 1), (long long)tt_size(h, 2));
+        H = tt_size(h, 1) / F;
+    }
+    int steps = o.steps > 0 ? o.steps : r->steps;
+    double scale = o.cfg_scale > 0 ? o.cfg_scale : r->cfg_scale;
+    robin_gen_times untimed = {0}, *tm = o.times ? o.times : &untimed;
     tt_tensor *latent = NULL, *conds = NULL;
     plan_cache pc = {0};
-    nn_kv_cache *rc = calloc(r->use_rite ? r->rite.n_layers : 1, sizeof *rc);
+    int n_rite = r->use_rite && !o.no_kv_cache ? r->rite.n_layers : 0;
+    nn_kv_cache *rc = calloc(n_rite ? n_rite : 1, sizeof *rc);
     if (!rc) return fail("robin_generate: out of memory");
 
     tt_no_grad_begin();
     tt_scope_begin();
+    double t = vr_now();
     uint8_t *valid;
     int64_t Lp;
     tt_tensor *prefix = prefix_of(r, b, 0.0, NULL, &valid, &Lp);
-    int ok = Lp >= 0 && !plan_cache_init(&pc, &r->plan, B, Lp, valid, P) && !plan_prefill(&r->plan, &pc, prefix);
-    free(valid);
-    for (int i = 0; ok && r->use_rite && i < r->rite.n_layers; i++)
-        ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
+    int ok = Lp >= 0 && (o.no_kv_cache ||
+                         (!plan_cache_init(&pc, &r->plan, B, Lp, valid, P) && !plan_prefill(&r->plan, &pc, prefix)));
+    for (int i = 0; ok && i < n_rite; i++) ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
     double pos[P];
     plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
     tt_tensor *out = tt_zeros(TT_SHAPE(B, P, F, M), TT_F32);   /* the patches, written as they come */
     tt_tensor *cs = tt_zeros(TT_SHAPE(B, P, d), TT_F32);       /* c_k */
     tt_tensor *zeros = tt_zeros(TT_SHAPE(B, F, M), TT_F32);    /* context of patch 0 */
     ok = ok && out && cs && zeros;
+    if (ok && H) ok = !tt_copy_(tt_slice(out, 1, 0, H, 1), tt_reshape(o.history, TT_SHAPE(B, H, F, M)));
+    t = lap(&tm->prefix, t);
     for (int64_t k = 0; ok && k < P; k++) {
         tt_scope_begin();
         tt_tensor *prev = k ? tt_select(out, 1, k - 1) : NULL;                                 /* [B,F,M] */
-        tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
-        tt_tensor *h = plan_step(&r->plan, &pc, a, pos[k]);                                   /* [B,1,d] */
-        tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
-        tt_tensor *c = r->use_rite ? rite_step(&r->rite, rc, q, k) : q;
-        c = tt_reshape(c, TT_SHAPE(B, d));
-        tt_tensor *x = dit_sample(&r->dit, prev ? prev : zeros, c, tt_randn(g, TT_SHAPE(B, F, M), TT_F32), steps, scale);
-        ok = x && !tt_copy_(tt_select(out, 1, k), x) && !tt_copy_(tt_select(cs, 1, k), c);
+        tt_tensor *c;
+        if (o.no_kv_cache) {
+            c = condition_recomputed(r, prefix, valid, out, k, pos, tm, &t);
+        } else {
+            tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
+            tt_tensor *h = plan_step(&r->plan, &pc, a, pos[k]);                               /* [B,1,d] */
+            tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
+            t = lap(&tm->planner, t);
+            c = tt_reshape(r->use_rite ? rite_step(&r->rite, rc, q, k) : q, TT_SHAPE(B, d));
+            t = lap(&tm->rite, t);
+        }
+        ok = c && !tt_copy_(tt_select(cs, 1, k), c);
+        if (ok && k >= H) { /* history patches are already in `out` */
+            tt_tensor *noise = patch_noise(g, o.clip_gens, B, F, M);
+            tt_tensor *x = noise ? dit_sample(&r->dit, prev ? prev : zeros, c, noise, steps, scale) : NULL;
+            ok = x && !tt_copy_(tt_select(out, 1, k), x);
+            t = lap(&tm->dit, t);
+            if (ok && o.on_patch) o.on_patch(o.ctx);
+        }
         tt_scope_end();
     }
     if (ok) {
@@ -398,8 +462,9 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     } else {
         op_failed("robin_generate");
     }
-    plan_cache_free(&pc);
-    for (int i = 0; r->use_rite && i < r->rite.n_layers; i++) nn_kv_cache_free(&rc[i]);
+    free(valid);
+    if (!o.no_kv_cache) plan_cache_free(&pc);
+    for (int i = 0; i < n_rite; i++) nn_kv_cache_free(&rc[i]);
     free(rc);
     tt_scope_end();
     tt_no_grad_end();

@@ -49,18 +49,44 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
  * latent [B, T, M] (normalised; NULL = b->audio normalised), no dropout. */
 tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *latent);
 
+/* Seconds spent by generation per stage, accumulated over calls (wall clock between ops, which
+ * run synchronously on the CPU; on a GPU they would need a synchronise to mean anything). */
+typedef struct robin_gen_times {
+    double prefix;  /* text + video encoders and the planner's prefix prefill */
+    double planner; /* audio-history encoding, planner steps, FSQ */
+    double rite;    /* RITE steps */
+    double dit;     /* LocDiT Euler sampling (with CFG) */
+} robin_gen_times;
+
 /* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
 typedef struct robin_gen_opts {
     int steps;        /* Euler steps per patch; 0 = model.sample_steps */
     double cfg_scale; /* guidance scale > 0 (1 = no guidance); 0 = model.cfg_scale */
+    /* Continuation: the normalised latent [B, H*F, M] of each clip's first H patches (0 <= H <= P).
+     * They are not sampled but taken as given, teacher-forced through the planner, FSQ and RITE
+     * exactly as in training, and copied into the output; sampling starts at patch H, whose DiT
+     * context is history patch H-1. NULL: H = 0. */
+    const tt_tensor *history;
+    /* One noise generator per clip [B]: clip i's draws then depend on clip_gens[i] only, not on
+     * which clips share its batch. NULL: the [B, F, M] draws of each patch come from g. */
+    tt_gen **clip_gens;
+    /* Recompute the planner (over prefix + whole audio history) and RITE (over all plans so far)
+     * for every patch instead of using KV caches: the benchmark's baseline; same result up to
+     * float round-off. */
+    int no_kv_cache;
+    robin_gen_times *times;          /* accumulates per-stage seconds; NULL: not timed */
+    void (*on_patch)(void *ctx);     /* called after each sampled patch (all B clips); may be NULL */
+    void *ctx;
 } robin_gen_opts;
 
-/* Generate the latents of b's clips (b->T frames each; b->audio is not read) without autograd:
- * prefill the planner with the text/video prefix, then per patch: planner step (KV cache) ->
- * FSQ -> RITE step (KV cache) -> LocDiT Euler sampling with CFG from noise drawn from g -> feed
- * the patch back. Returns [B, T, M] in the normalised space (robin_denormalise), in the caller's
- * scope; deterministic for a given generator state. opts may be NULL (model defaults).
- * cond_out (may be NULL): receives the conditions c_k [B, P, d] used. */
+/* Generate the latents of b's clips (b->T frames each, P = T / F patches; b->audio is not read)
+ * without autograd: prefill the planner with the text/video prefix, then per patch: planner step
+ * (KV cache) -> FSQ -> RITE step (KV cache) -> LocDiT Euler sampling with CFG from fresh noise ->
+ * feed the patch back (history patches, see opts->history, skip the sampling). Returns [B, T, M]
+ * in the normalised space (robin_denormalise), in the caller's scope; deterministic for given
+ * generator states. g may be NULL when opts->clip_gens is set; opts may be NULL (defaults).
+ * cond_out (may be NULL): receives the conditions c_k [B, P, d] used, history patches included,
+ * which equal robin_condition() on the returned latent. */
 tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *opts, tt_gen *g, tt_tensor **cond_out);
 
 /* latent * std + mean with the model's stats (a copy when it has none). */

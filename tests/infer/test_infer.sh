@@ -1,7 +1,9 @@
 #!/bin/sh
 # End to end: SynthV2M tiny shards -> stage 1 + stage 2 training (a few steps) -> vrobin export
 # (checked from Python) -> vrobin generate into mp4 (checked with ffprobe) and wav (determinism),
-# and the bad inputs, each refused with a clear message and no output left behind.
+# a 60-s video continued over 12 windows, batch mode over a manifest (batch 1 vs 4, resume,
+# timings.json, bad clips), and the bad inputs, each refused with a clear message and no output
+# left behind.
 # usage: test_infer.sh VROBIN SOURCE_DIR WORK_DIR PYTHON
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
@@ -62,6 +64,91 @@ check '! cmp -s s1.wav s2.wav' "different seeds gave the same wav file"
 WD=$(probe s1.wav a duration)
 check '"$PY" -c "import sys; sys.exit(abs($VD - $WD) > 0.02)"' "wav lasts $WD s, the video $VD s"
 
+# ---- a 60-s video: six SynthV2M clips back to back, one window of the model is 10 s ----
+for i in 0 1 2 3 4 0; do echo "file 'synth/test-id/test-id-00000$i.mp4'"; done >concat.txt
+ffmpeg -v error -y -f concat -safe 0 -i concat.txt -map 0:v -c copy long.mp4 || bad "ffmpeg concat"
+LD=$(ffprobe -v error -show_entries format=duration -of csv=p=0 long.mp4)  # the decoder's length
+for s in a b; do
+    VROBIN_LOG=info "$VROBIN" generate --model model.safetensors --video long.mp4 --text "calm strings" -o "long_$s.wav" \
+        --seed 3 --steps 3 --griffin-lim-iters 4 2>"long_$s.txt" || bad "generate 60 s: $(cat long_$s.txt)"
+done
+LW=$(probe long_a.wav a duration)
+check '"$PY" -c "import sys; sys.exit(not ($LD > 59.9 and abs($LD - $LW) < 0.02))"' "60-s video: music lasts $LW s, video $LD s"
+check 'grep -q "in 12 window(s)" long_a.txt' "60-s video: expected 11 half-window continuations after the first window: $(cat long_a.txt)"
+check 'grep -q "generate: 601/601 patches" long_a.txt' "no progress over patches: $(cat long_a.txt)"
+check 'cmp -s long_a.wav long_b.wav' "60-s video: same seed gave different music"
+
+# ---- batch mode: one wav per clip id, batch-independent seeds, resume, timings ----
+N=$(grep -c '"id"' synth/test-id.jsonl)
+gen_manifest() { # DIR BATCH [MANIFEST]
+    VROBIN_LOG=info "$VROBIN" generate --model model.safetensors --manifest "${3:-synth/test-id.jsonl}" --out "$1" \
+        --batch "$2" --seed 5 --steps 3 --griffin-lim-iters 4 2>"$1.txt"
+}
+gen_manifest b1 1 || bad "batch 1: $(cat b1.txt)"
+gen_manifest b4 4 || bad "batch 4: $(cat b4.txt)"
+check '[ "$(ls b1/*.wav | wc -l)" -eq "$N" ] && [ "$(ls b4/*.wav | wc -l)" -eq "$N" ]' "batch mode wrote $(ls b1/*.wav | wc -l) wavs, want $N"
+check 'grep -q "generate: $N/$N clips" b4.txt' "no progress over clips: $(cat b4.txt)"
+# batching changes only the summation order of matmuls: a few LSB of 16-bit PCM at most
+same_music() { "$PY" - "$@" <<'EOF2'
+import sys, glob, os
+import numpy as np, scipy.io.wavfile as w
+worst = 0
+for f in sorted(glob.glob(sys.argv[1] + "/*.wav")):
+    a = w.read(f)[1].astype(float); b = w.read(os.path.join(sys.argv[2], os.path.basename(f)))[1].astype(float)
+    assert a.shape == b.shape == (160000,), (f, a.shape, b.shape)
+    worst = max(worst, np.abs(a - b).max())
+    assert np.abs(a).max() > 1000, f + ": silent"
+print("batch 1 vs batch 4: max |diff| %d LSB" % worst)
+sys.exit(1 if worst > 32 else 0)
+EOF2
+}
+same_music b1 b4 || bad "batch 1 and batch 4 gave different music"
+check '! cmp -s b1/test-id-000000.wav b1/test-id-000001.wav' "two clips got the same music"
+cp b1/test-id-000001.wav keep1.wav
+cp b4/test-id-000000.wav keep4.wav
+rm b1/test-id-000001.wav b4/test-id-000001.wav b4/test-id-000004.wav
+cp b4/timings.json b4_first.json
+gen_manifest b1 1 || bad "batch 1 resume: $(cat b1.txt)"
+gen_manifest b4 4 || bad "batch 4 resume: $(cat b4.txt)"
+check 'cmp -s keep1.wav b1/test-id-000001.wav' "batch 1: a resumed clip differs from its first run"
+check 'cmp -s keep4.wav b4/test-id-000000.wav' "batch 4: a skipped clip was rewritten"
+same_music b1 b4 >/dev/null || bad "batch 4 after resume differs from batch 1"
+"$PY" - b4/timings.json "$N" <<'EOF2' || bad "timings.json after resume: $(cat b4/timings.json)"
+import json, sys
+t = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+assert t["n_generated"] == 2 and t["n_skipped"] == n - 2 and t["n_failed"] == 0, t
+assert t["clips_per_second"] > 0 and t["batch"] == 4 and t["steps"] == 3
+ids = sorted(c["id"] for c in t["clips"])
+assert len(ids) == n == len(set(ids)), ids   # the skipped clips' entries carried over
+for c in t["clips"]:
+    for k in ("decode", "planner", "rite", "locdit", "decoder", "write", "total"):
+        assert c[k] >= 0, (c, k)
+    assert c["seconds_audio"] == 10 and c["locdit"] > 0
+EOF2
+VROBIN_LOG=warn "$VROBIN" generate --model model.safetensors --manifest synth/test-id.jsonl --out b4 --seed 6 2>warn.txt
+check '[ $? -eq 0 ] && grep -q "made with other settings" warn.txt && cmp -s keep4.wav b4/test-id-000000.wav' \
+    "resume with another seed: no warning, or clips rewritten: $(cat warn.txt)"
+
+# a manifest with bad clips: the good one is written, the bad ones are reported, exit 1
+V0=$(pwd)/synth/test-id/test-id-000000.mp4
+printf '%s\n' "{\"id\": \"good\", \"video\": \"$V0\", \"text\": \"piano\", \"start\": 0, \"end\": 4}" \
+    "{\"id\": \"missing\", \"video\": \"nope.mp4\", \"text\": \"\"}" \
+    "{\"id\": \"../escape\", \"video\": \"$V0\", \"text\": \"\"}" \
+    "{\"id\": \"late\", \"video\": \"$V0\", \"text\": \"\", \"start\": 8, \"end\": 14}" \
+    "{\"id\": \"typo\", \"vidoe\": \"$V0\", \"text\": \"\"}" >bad.jsonl
+gen_manifest badout 2 bad.jsonl
+check '[ $? -eq 1 ] && grep -q "4 of 5 clips failed" badout.txt' "bad manifest: exit/message: $(cat badout.txt)"
+check '[ -s badout/good.wav ] && [ ! -e escape.wav ] && [ "$(ls badout | wc -l)" -eq 2 ]' "bad manifest: outputs $(ls badout)"
+GD=$(probe badout/good.wav a duration)
+check '"$PY" -c "import sys; sys.exit(abs($GD - 4) > 0.02)"' "a 4-s manifest window gave $GD s"
+"$PY" - badout/timings.json <<'EOF2' || bad "bad manifest timings: $(cat badout/timings.json)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+why = {f["line"]: f["error"] for f in t["failed"]}
+assert t["n_failed"] == 4 and [c["id"] for c in t["clips"]] == ["good"], t
+assert "nope.mp4" in why[2] and "cannot name a file" in why[3] and "ends after" in why[4] and "vidoe" in why[5], why
+EOF2
+
 # ---- bad inputs: exit code, message, no output ----
 : >empty.mp4
 echo "not a video" >text.mp4
@@ -87,6 +174,10 @@ expect 1 "not writable" nodir/x.wav --model model.safetensors --video $V -o nodi
 expect 2 "missing --video" x.mp4 --model model.safetensors -o x.mp4
 expect 2 "missing -o" x.mp4 --model model.safetensors --video $V
 expect 2 "unknown output type" x.avi --model model.safetensors --video $V -o x.avi
+expect 2 "exclude each other" x.wav --model model.safetensors --video $V --manifest synth/test-id.jsonl -o x.wav
+expect 2 "missing --out DIR" x.wav --model model.safetensors --manifest synth/test-id.jsonl
+expect 2 "batch is for --manifest" x.wav --model model.safetensors --video $V -o x.wav --batch 2
+expect 1 "not a vrobin export" xdir --model "$EMA" --manifest synth/test-id.jsonl --out xdir
 
 echo "$PASS passed, $FAIL failed"
 [ $FAIL -eq 0 ]

@@ -1,0 +1,310 @@
+/* bench_generate.c — generation latency of one clip at batch 1, stage by stage: the pipeline of
+ * `vrobin generate --video V -o out.mp4` (infer/generate.h), each stage timed on its own.
+ *
+ *   bench_generate VIDEO CONFIG [options] [key=value ...]
+ *     --seconds S      clip length (default 10: the benchmark clip)
+ *     --steps LIST     Euler steps per patch to measure with the KV cache (default 5,10,20,50)
+ *     --no-kv LIST     steps to measure without the KV cache (default 5,20)
+ *     --repeats N      timed runs per setting; the fastest is reported, with the median total (default 3)
+ *     --text S         caption (default a 60-byte prompt)
+ *     --json PATH      results as JSON
+ *     --md PATH        results as a Markdown page (machine, commit, command, threads, the table)
+ *     --dat PATH       the stage split as a gnuplot data file (bench/run_generate_bench.sh plots it)
+ *     --commit C, --command S   recorded in the outputs
+ *
+ * The model is CONFIG (e.g. configs/model/small.yaml) with random weights: latency does not
+ * depend on the weights' values, only on the shapes. Stages: features = FFmpeg decode at
+ * data.fps + the video descriptors; planner = text/video encoders, prefix prefill, planner
+ * steps and FSQ; RITE; LocDiT = Euler sampling with CFG (model.cfg_scale), one patch at a
+ * time; decoder = Griffin-Lim (32 iterations) + loudness normalisation; mux = the music as AAC
+ * into a copy of the video (picture stream copied). "KV cache off" recomputes the planner over
+ * prefix + whole audio history and RITE over all plans for every patch (robin_gen_opts.no_kv_cache).
+ * Threads: runtime.torch_threads / runtime.blas_threads of CONFIG, as `vrobin generate` sets them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/log.h"
+#include "core/runtime.h"
+#include "core/tt.h"
+#include "data/media.h"
+#include "infer/generate.h"
+
+enum { MAX_ROWS = 32, MAX_REPEATS = 50, GL_ITERS = 32 };
+
+/* the stages, in pipeline order */
+enum { S_FEAT, S_PLAN, S_RITE, S_DIT, S_DEC, S_MUX, S_TOTAL, N_STAGES };
+static const char *stage_names[N_STAGES] = {"features", "planner", "rite", "locdit", "decoder", "mux", "total"};
+
+typedef struct row {
+    int kv, steps;
+    double t[N_STAGES];   /* seconds per stage of the fastest run (least disturbed by other load) */
+    double median_total;  /* and the median total over the repeats */
+} row;
+
+static int die(const char *what) {
+    fprintf(stderr, "bench_generate: %s: %s\n", what, vr_error()[0] ? vr_error() : tt_last_error());
+    return 1;
+}
+
+/* One clip through every stage; t[] in seconds. */
+static int run_once(vr_generator *g, const char *video, const char *text, double seconds, int steps, int kv,
+                    const char *mux_out, double *t) {
+    vr_gen_clip c = {.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1};
+    robin_gen_times tm = {0};
+    robin_gen_opts o = {.steps = steps, .no_kv_cache = !kv, .times = &tm};
+    float *wave = NULL;
+    int rc = -1;
+    double t0 = vr_now(), t1, t2, t3;
+    if (vr_gen_features(g, &c)) goto done;
+    t1 = vr_now();
+    if (vr_gen_latents(g, (vr_gen_clip *[]){&c}, 1, &o, NULL)) goto done;
+    t2 = vr_now();
+    if (vr_gen_audio(g, &c, GL_ITERS, &wave)) goto done;
+    t3 = vr_now();
+    if (vr_mux_audio_into_video(video, wave, c.n_samples, g->sample_rate, mux_out)) goto done;
+    t[S_MUX] = vr_now() - t3;
+    t[S_DEC] = t3 - t2; /* Griffin-Lim + loudness */
+    t[S_FEAT] = t1 - t0;
+    t[S_PLAN] = tm.prefix + tm.planner;
+    t[S_RITE] = tm.rite;
+    t[S_DIT] = tm.dit;
+    t[S_TOTAL] = vr_now() - t0;
+    rc = 0;
+done:
+    vr_gen_clip_free(&c);
+    free(wave);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* "5,10,20" -> steps[]; returns the count, -1 on a bad list */
+static int parse_list(const char *s, int *out, int max) {
+    int n = 0;
+    while (*s && n < max) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 10000 || (*end && *end != ',')) return -1;
+        out[n++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    return *s ? -1 : n;
+}
+
+static void cpu_name(char *out, size_t n) {
+    snprintf(out, n, "?");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(out, n, "%s", strchr(line, ':') + 2);
+            out[strcspn(out, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
+}
+
+static void load_avg(char *out, size_t n) {
+    snprintf(out, n, "?");
+    FILE *f = fopen("/proc/loadavg", "r");
+    double a, b, c;
+    if (f && fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) snprintf(out, n, "%.2f %.2f %.2f", a, b, c);
+    if (f) fclose(f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s VIDEO CONFIG [--seconds S] [--steps 5,10,20,50] [--no-kv 5,20] [--repeats N] "
+                        "[--text S] [--json P] [--md P] [--dat P] [--commit C] [--command S] [key=value ...]\n",
+                argv[0]);
+        return 2;
+    }
+    const char *video = argv[1], *config = argv[2], *json = NULL, *md = NULL, *dat = NULL, *commit = "unknown",
+               *command = "bench_generate", *text = "Warm strings with slow arpeggios and a soft piano, calm mood";
+    double seconds = 10;
+    int kv_steps[16] = {5, 10, 20, 50}, n_kv = 4, nokv_steps[16] = {5, 20}, n_nokv = 2, repeats = 3;
+    char *overrides[64];
+    int n_ov = 0;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strchr(a, '=') && !v) {
+            fprintf(stderr, "bench_generate: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--seconds")) seconds = atof(argv[++i]);
+        else if (!strcmp(a, "--steps")) n_kv = parse_list(argv[++i], kv_steps, 16);
+        else if (!strcmp(a, "--no-kv")) n_nokv = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], nokv_steps, 16);
+        else if (!strcmp(a, "--repeats")) repeats = atoi(argv[++i]);
+        else if (!strcmp(a, "--text")) text = argv[++i];
+        else if (!strcmp(a, "--json")) json = argv[++i];
+        else if (!strcmp(a, "--md")) md = argv[++i];
+        else if (!strcmp(a, "--dat")) dat = argv[++i];
+        else if (!strcmp(a, "--commit")) commit = argv[++i];
+        else if (!strcmp(a, "--command")) command = argv[++i];
+        else if (strchr(a, '=') && n_ov < 64) overrides[n_ov++] = argv[i];
+        else {
+            fprintf(stderr, "bench_generate: unknown option '%s'\n", a);
+            return 2;
+        }
+    }
+    if (n_kv < 0 || n_nokv < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) ||
+        n_kv + n_nokv > MAX_ROWS) {
+        fprintf(stderr, "bench_generate: bad --steps/--no-kv list, --repeats (1..%d) or --seconds\n", MAX_REPEATS);
+        return 2;
+    }
+
+    cfg *c = cfg_load(config, vr_schema, n_ov, overrides);
+    if (!c) return die(config);
+    vr_generator g;
+    if (vr_generator_init(&g, c, 1)) return die("model");
+    char mux_out[64];
+    snprintf(mux_out, sizeof mux_out, "/tmp/bench_generate_%d.mp4", (int)getpid());
+    char load_before[64], load_after[64], cpu[256];
+    load_avg(load_before, sizeof load_before);
+    cpu_name(cpu, sizeof cpu);
+    vr_blas_info blas;
+    vr_blas_query(&blas);
+    vr_media_info info;
+    if (vr_media_probe(video, &info)) return die(video);
+    double gflops = vr_matmul_gflops(1024, 10);
+
+    /* warm-up: thread pools, page faults, FFmpeg's codec tables */
+    double t[N_STAGES];
+    if (run_once(&g, video, text, seconds < 2 ? seconds : 2, 2, 1, mux_out, t)) return die("warm-up");
+
+    row rows[MAX_ROWS];
+    int n_rows = 0;
+    for (int kv = 1; kv >= 0; kv--)
+        for (int s = 0; s < (kv ? n_kv : n_nokv); s++) {
+            row *r = &rows[n_rows++];
+            r->kv = kv;
+            r->steps = kv ? kv_steps[s] : nokv_steps[s];
+            double totals[MAX_REPEATS];
+            for (int k = 0; k < repeats; k++) {
+                if (run_once(&g, video, text, seconds, r->steps, kv, mux_out, t)) return die("generation");
+                totals[k] = t[S_TOTAL];
+                if (k == 0 || t[S_TOTAL] < r->t[S_TOTAL]) memcpy(r->t, t, sizeof t);
+            }
+            r->median_total = median(totals, repeats);
+            fprintf(stderr, "KV cache %s, %2d steps: %.3f s per %.0f-s clip (LocDiT %.3f s)\n", kv ? "on " : "off",
+                    r->steps, r->t[S_TOTAL], seconds, r->t[S_DIT]);
+        }
+    unlink(mux_out);
+    load_avg(load_after, sizeof load_after);
+
+    char threads[160];
+    snprintf(threads, sizeof threads, "%d torch thread(s) (runtime.torch_threads), OpenBLAS %d thread(s)%s",
+             tt_get_num_threads(), blas.threads,
+             cfg_int(c, "runtime.blas_threads") ? " (runtime.blas_threads)" : " (its default)");
+    const char *size = strrchr(config, '/') ? strrchr(config, '/') + 1 : config;
+    long long n_params = (long long)tt_params_numel(g.m.params);
+    int steps_default = (int)cfg_int(c, "model.sample_steps");
+    long long n_patches = llround(seconds * cfg_int(c, "data.mel_fps") / cfg_int(c, "model.patch_frames"));
+    double cfg_scale = cfg_float(c, "model.cfg_scale");
+
+    if (json) {
+        FILE *f = fopen(json, "w");
+        if (!f) return die(json);
+        fprintf(f, "{\n  \"command\": \"%s\",\n  \"commit\": \"%s\",\n  \"machine\": {\"cpu\": \"%s\", \"cores\": %ld, "
+                   "\"blas\": \"%s\", \"matmul_1024_gflops\": %.1f, \"load_before\": \"%s\", \"load_after\": \"%s\"},\n"
+                   "  \"threads\": {\"torch\": %d, \"openblas\": %d},\n"
+                   "  \"model\": {\"config\": \"%s\", \"parameters\": %lld, \"weights\": \"random init\", "
+                   "\"cfg_scale\": %g, \"default_steps\": %d},\n"
+                   "  \"clip_seconds\": %g, \"batch\": 1, \"repeats\": %d, \"griffin_lim_iters\": %d, "
+                   "\"statistic\": \"stages of the fastest of the repeats; median_total over all\",\n  \"rows\": [\n",
+                command, commit, cpu, sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops, load_before, load_after,
+                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, repeats,
+                GL_ITERS);
+        for (int i = 0; i < n_rows; i++) {
+            fprintf(f, "    {\"kv_cache\": %s, \"steps\": %d", rows[i].kv ? "true" : "false", rows[i].steps);
+            for (int j = 0; j < N_STAGES; j++) fprintf(f, ", \"%s_s\": %.5f", stage_names[j], rows[i].t[j]);
+            fprintf(f, ", \"median_total_s\": %.5f, \"rtf\": %.5f}%s\n", rows[i].median_total, rows[i].t[S_TOTAL] / seconds,
+                    i + 1 < n_rows ? "," : "");
+        }
+        fprintf(f, "  ]\n}\n");
+        fclose(f);
+    }
+    if (dat) { /* one line per row: label and the six stage times */
+        FILE *f = fopen(dat, "w");
+        if (!f) return die(dat);
+        for (int i = 0; i < n_rows; i++) {
+            fprintf(f, "\"%d steps%s\"", rows[i].steps, rows[i].kv ? "" : ", no KV");
+            for (int j = 0; j < S_TOTAL; j++) fprintf(f, " %.5f", rows[i].t[j]);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+    }
+    FILE *f = md ? fopen(md, "w") : stdout;
+    if (!f) return die(md);
+    fprintf(f, "# Generation latency (`vrobin generate`, batch 1)\n\n");
+    fprintf(f, "- command: `%s`\n- commit %s\n", command, commit);
+    fprintf(f, "- machine: %s, %ld cores; BLAS `%s`; 1024² f32 matmul %.0f GFLOP/s in this run\n", cpu,
+            sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops);
+    fprintf(f, "- threads: %s\n", threads);
+    fprintf(f, "- **shared machine**: other engineers' builds, tests and training runs share these cores (load "
+               "average %s before, %s after, on %ld cores), so absolute times are pessimistic and noisy; ratios "
+               "within one run are the more reliable part\n",
+            load_before, load_after, sysconf(_SC_NPROCESSORS_ONLN));
+    fprintf(f, "- model: `%s` (%lld parameters) with **random-init weights** (latency depends on shapes, not "
+               "values); CFG scale %g (two LocDiT branches per step), Griffin-Lim %d iterations\n",
+            size, n_params, cfg_scale, GL_ITERS);
+    fprintf(f, "- clip: %.0f s of a %dx%d %.0f-fps %s video (`%s`), caption of %zu bytes; per row the fastest "
+               "of %d runs after a warm-up (and the median total)\n\n",
+            seconds, info.width, info.height, info.video_fps, info.video_codec, video, strlen(text), repeats);
+    fprintf(f, "| KV cache | steps | features | planner | RITE | LocDiT | decoder (GL) | mux | **s per clip** | RTF | "
+               "median s | LocDiT ms / call |\n");
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < n_rows; i++) {
+        fprintf(f, "| %s | %d |", rows[i].kv ? "on" : "off", rows[i].steps);
+        for (int j = 0; j < S_TOTAL; j++) fprintf(f, " %.3f |", rows[i].t[j]);
+        fprintf(f, " **%.2f** | %.3f | %.2f | %.2f |\n", rows[i].t[S_TOTAL], rows[i].t[S_TOTAL] / seconds,
+                rows[i].median_total, 1e3 * rows[i].t[S_DIT] / ((double)n_patches * rows[i].steps));
+    }
+    fprintf(f, "\nSeconds per stage of the fastest run; median s = the median total over the runs. planner = text/video "
+               "encoders + prefix prefill + %lld planner steps + FSQ; RITE = its steps; LocDiT = Euler sampling with "
+               "CFG; total = wall time of the whole pipeline, including the model's small copies outside these "
+               "stages. RTF = seconds per second of music. LocDiT ms / call = one Euler step of one patch (both CFG "
+               "branches in one batch-2 call): the same work in every row, so where it differs between rows, the "
+               "other load on the machine changed while the rows ran one after another. The goal of issue 6 is < 1 s "
+               "per 10-s clip (RTF < 0.1).\n",
+            n_patches);
+    /* the headline: the default steps with and without the cache */
+    const row *on = NULL, *off = NULL;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i].steps == steps_default) {
+            if (rows[i].kv) on = &rows[i];
+            else off = &rows[i];
+        }
+    if (on) {
+        fprintf(f, "\nAt the default %d steps: **%.2f s per %.0f-s clip, RTF %.3f** (goal: < 1 s, RTF < 0.1); LocDiT is "
+                   "%.0f %% of it, %.1f ms per patch (%d steps x %s)",
+                steps_default, on->t[S_TOTAL], seconds, on->t[S_TOTAL] / seconds,
+                100 * on->t[S_DIT] / on->t[S_TOTAL],
+                1e3 * on->t[S_DIT] / (double)n_patches,
+                steps_default, cfg_scale > 1 ? "2 CFG branches" : "1 branch");
+        if (off)
+            fprintf(f, "; without the KV cache planner + RITE take %.2f s instead of %.2f s (%.1fx), the clip %.2f s",
+                    off->t[S_PLAN] + off->t[S_RITE], on->t[S_PLAN] + on->t[S_RITE],
+                    (off->t[S_PLAN] + off->t[S_RITE]) / (on->t[S_PLAN] + on->t[S_RITE]), off->t[S_TOTAL]);
+        fprintf(f, ".\n");
+    }
+    if (md) fclose(f);
+    vr_generator_free(&g);
+    cfg_free(c);
+    return 0;
+}
