@@ -8,6 +8,9 @@
 #include "core/safetensors.h"
 #include "data/build.h"
 #include "data/shard.h"
+#include "eval/beats.h"
+#include "eval/eval.h"
+#include "eval/table.h"
 #include "infer/export.h"
 #include "infer/generate.h"
 #include "train/trainer.h"
@@ -26,6 +29,10 @@ static const command COMMANDS[] = {
     {"plot", vr_cmd_plot, "draw a run's loss and learning-rate curves to PNG (gnuplot)"},
     {"export", vr_cmd_export, "write a run's EMA weights (+ config, normalisation) as one file for generate"},
     {"generate", vr_cmd_generate, "generate music for a video: wav/flac, or muxed into mp4/mkv/webm"},
+    {"eval", vr_cmd_eval, "score a system on a benchmark: FAD/FAD-inf, PRDC, beats, tempo, key (+ oracle rows)"},
+    {"table", vr_cmd_table, "merge eval results into paper-shaped Markdown/CSV/JSON tables and gnuplot PNGs"},
+    {"report", vr_cmd_report, "HTML listening report of eval results: videos with the music, reference, spectrograms"},
+    {"rhythm-check", vr_cmd_rhythm_check, "check tempo, beats, key/mode and beat alignment on SynthV2M ground truth"},
     {"inspect", vr_cmd_inspect, "summarise a file: HDF5 shard (.h5) or safetensors checkpoint/export"},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
@@ -35,7 +42,7 @@ static void usage(FILE *out) {
             "usage: vrobin <command> [args]   (vrobin <command> --help for details)\n\n"
             "vrobin trains and evaluates text-conditioned video-to-music models (planner + FSQ + RITE +\n"
             "local DiT). Commands:\n\n");
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-13s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(out, "\nEnvironment: VROBIN_LOG=debug|info|warn|error, VROBIN_PROGRESS_SECONDS=N (non-TTY progress).\n");
 }
 

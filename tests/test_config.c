@@ -271,7 +271,7 @@ static void test_overrides(void) {
     char *e7[] = {"lr=1"};
     CHECK_ERR(cfg_defaults(vr_schema, 1, e7), "unknown key 'lr' (did you mean 'train.lr'?)");
     char *e8[] = {"foo.bar=1"};
-    CHECK_ERR(cfg_defaults(vr_schema, 1, e8), "unknown key 'foo.bar' (valid sections: run, runtime, data, model, train)");
+    CHECK_ERR(cfg_defaults(vr_schema, 1, e8), "unknown key 'foo.bar' (valid sections: run, runtime, data, model, train, eval)");
     char *e9[] = {"data.shards=a.h5"};
     CHECK_ERR(cfg_defaults(vr_schema, 1, e9), "key 'data.shards' expects a list of strings, got 'a.h5'");
 }
