@@ -28,6 +28,7 @@ PACKAGES=(
   libcjson-dev libyaml-dev
   libfluidsynth-dev timgm6mb-soundfont
   gnuplot-nox
+  chromium fonts-dejavu-core
   clang libclang-rt-14-dev
   python3-torch python3-numpy python3-scipy python3-h5py
 )
