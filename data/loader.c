@@ -14,7 +14,8 @@
 
 typedef struct slot {
     vr_batch b;
-    char **ids; /* owned copies behind b.id */
+    char **ids;    /* owned copies behind b.id */
+    char **labels; /* and behind b.labels_json */
 } slot;
 
 struct vr_loader {
@@ -96,11 +97,18 @@ static int fill(vr_loader *l, slot *s, int64_t epoch, int64_t pos) {
         memset(row + cut, 0, (size_t)b->max_text - cut);
         b->text_len[k] = (int)cut;
         b->clip[k] = g;
-        char *id = strdup(c.id);
-        if (!id) return vr_fail("out of memory");
+        char *id = strdup(c.id), *labels = strdup(c.labels_json ? c.labels_json : "{}");
+        if (!id || !labels) {
+            free(id);
+            free(labels);
+            return vr_fail("out of memory");
+        }
         free(s->ids[k]);
+        free(s->labels[k]);
         s->ids[k] = id;
+        s->labels[k] = labels;
         b->id[k] = id;
+        b->labels_json[k] = labels;
     }
     b->epoch = epoch;
     b->position = pos;
@@ -175,16 +183,20 @@ static int alloc_slot(slot *s, const vr_loader *l) {
     b->text_len = calloc((size_t)B, sizeof *b->text_len);
     b->clip = calloc((size_t)B, sizeof *b->clip);
     b->id = calloc((size_t)B, sizeof *b->id);
+    b->labels_json = calloc((size_t)B, sizeof *b->labels_json);
     s->ids = calloc((size_t)B, sizeof *s->ids);
+    s->labels = calloc((size_t)B, sizeof *s->labels);
     if (!b->audio || !b->video || (l->o.frames && !b->frames) || !b->text || !b->text_len || !b->clip || !b->id ||
-        !s->ids)
+        !b->labels_json || !s->ids || !s->labels)
         return vr_fail("loader: out of memory for batches of %d clips", B);
     return 0;
 }
 
 static void free_slot(slot *s, int B) {
     for (int k = 0; s->ids && k < B; k++) free(s->ids[k]);
+    for (int k = 0; s->labels && k < B; k++) free(s->labels[k]);
     free(s->ids);
+    free(s->labels);
     free(s->b.audio);
     free(s->b.video);
     free(s->b.frames);
@@ -192,6 +204,7 @@ static void free_slot(slot *s, int B) {
     free(s->b.text_len);
     free(s->b.clip);
     free(s->b.id);
+    free(s->b.labels_json);
 }
 
 /* Shard `s` must match shard 0 in everything that gives its arrays a meaning. */

@@ -53,6 +53,7 @@ typedef struct vr_batch {
     int *text_len;       /* [B] bytes used in each text row */
     int64_t *clip;       /* [B] global clip indices */
     const char **id;     /* [B] clip ids, for diagnostics (e.g. a NaN loss) */
+    const char **labels_json; /* [B] each clip's labels object as compact JSON ("{}" when none) */
     int64_t epoch, position; /* where this batch is in the order */
 } vr_batch;
 

@@ -1,7 +1,8 @@
 # models: the Video-Robin model (models/robin.h: encoders, planner, FSQ, RITE, LocDiT) and its tests.
 target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/models/encoders.c ${CMAKE_SOURCE_DIR}/models/planner.c ${CMAKE_SOURCE_DIR}/models/fsq.c
-  ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c)
+  ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c
+  ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c)
 
 if(VROBIN_TESTS)
   # same cache entry as tests/CMakeLists.txt, which may be read after this fragment
@@ -26,4 +27,22 @@ if(VROBIN_TESTS)
   #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]
   add_executable(bench_robin ${CMAKE_SOURCE_DIR}/tests/models/bench_robin.c)
   target_link_libraries(bench_robin PRIVATE vrobin_lib)
+
+  # the eval models (tagger, contrast): labels, shapes, InfoNCE and retrieval against hand-computed
+  # numbers, errors; then parity of both losses (forward + every gradient) and of the eval API with
+  # a plain-torch reference (tests/models/parity_eval_models.py; a missing module fails the test)
+  add_executable(test_tagger ${CMAKE_SOURCE_DIR}/tests/models/test_tagger.c)
+  target_link_libraries(test_tagger PRIVATE vrobin_lib)
+  add_test(NAME models_tagger COMMAND test_tagger)
+  set_tests_properties(models_tagger PROPERTIES LABELS torch)
+  add_test(NAME models_tagger_parity
+    COMMAND ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/models/parity_eval_models.py
+            $<TARGET_FILE:test_tagger> ${CMAKE_BINARY_DIR}/tests/models/parity_eval)
+  set_tests_properties(models_tagger_parity PROPERTIES LABELS "torch;python")
+  # synth micro -> shards -> train tagger and contrast a few steps -> export -> tagger-eval and
+  # contrast-eval (run through test_tagger, which calls the commands' functions) -> bad labels
+  add_test(NAME models_eval_e2e
+    COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/test_eval_models.sh $<TARGET_FILE:vrobin> $<TARGET_FILE:test_tagger>
+            ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests/train/eval_models ${VROBIN_PYTHON})
+  set_tests_properties(models_eval_e2e PROPERTIES LABELS "train;python" TIMEOUT 300)
 endif()

@@ -3,11 +3,15 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "models/contrast.h"
 #include "models/robin.h"
+#include "models/tagger.h"
 #include "train/registry.h"
 
 static const vr_model_ops *const MODELS[] = {
     &robin_ops,
+    &tagger_ops,
+    &contrast_ops,
     &vr_mlp_test_ops,
 };
 #define N_MODELS ((int)(sizeof MODELS / sizeof MODELS[0]))
