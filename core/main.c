@@ -13,6 +13,8 @@
 #include "eval/table.h"
 #include "infer/export.h"
 #include "infer/generate.h"
+#include "models/contrast.h"
+#include "models/tagger.h"
 #include "train/trainer.h"
 
 typedef struct command {
@@ -32,6 +34,8 @@ static const command COMMANDS[] = {
     {"eval", vr_cmd_eval, "score a system on a benchmark: FAD/FAD-inf, PRDC, beats, tempo, key (+ oracle rows)"},
     {"table", vr_cmd_table, "merge eval results into paper-shaped Markdown/CSV/JSON tables and gnuplot PNGs"},
     {"report", vr_cmd_report, "HTML listening report of eval results: videos with the music, reference, spectrograms"},
+    {"tagger-eval", tagger_cmd_eval, "per-head accuracy of an exported audio tagger on labelled shards"},
+    {"contrast-eval", contrast_cmd_eval, "retrieval R@k of exported contrastive video/text-music encoders on shards"},
     {"rhythm-check", vr_cmd_rhythm_check, "check tempo, beats, key/mode and beat alignment on SynthV2M ground truth"},
     {"inspect", vr_cmd_inspect, "summarise a file: HDF5 shard (.h5) or safetensors checkpoint/export"},
 };

@@ -27,6 +27,8 @@
 #include "eval/dist.h"
 #include "eval/embed.h"
 #include "infer/generate.h"
+#include "models/contrast.h"
+#include "models/tagger.h"
 #include "vrobin_git.h"
 
 extern const cfg_key_spec vr_schema[];
@@ -36,6 +38,7 @@ extern const cfg_key_spec vr_schema[];
 #define EVAL_VIDEO_BEAT_FPS 24 /* motion peaks need >= 24 fps decodes (eval/beats.h) */
 #define EVAL_RMS_DBFS -20.0    /* the loudness generate writes; oracle_decoded gets the same */
 #define EVAL_PEAK_DBFS -1.0
+#define EVAL_MAX_DIM 1024      /* tagger / contrastive embedding widths */
 
 /* ---- the benchmark: test clips with their truth, the reference set, the backbones ---- */
 
@@ -69,6 +72,16 @@ typedef struct bench {
     int sr, n_mels, mel_fps;
     vr_mel mel;
     int have_mel;
+    /* eval.tagger: KL, IS, attribute accuracy, FAD on its clip embeddings */
+    tagger_export tg;
+    int have_tagger, n_heads, tg_dim;
+    int *truth_cls;           /* [n][n_heads] labelled classes, -1 unknown */
+    double *truth_logits[TAGGER_MAX_HEADS]; /* [n][C_h] of the reference soundtracks */
+    vr_dist_stats tg_ref;     /* clip embeddings of the reference set */
+    /* eval.contrast: video-music and text-music alignment */
+    tagger_export ct;
+    int have_contrast, ct_dim;
+    double *ct_video, *ct_text; /* [n][ct_dim] */
 } bench;
 
 /* A per-clip record of one system. */
@@ -79,6 +92,8 @@ typedef struct clip_result {
     double *emb[EVAL_MAX_BACKBONES];
     int n_win[EVAL_MAX_BACKBONES];
     double fad[EVAL_MAX_BACKBONES];
+    double *tg_emb, *tg_logits[TAGGER_MAX_HEADS]; /* eval.tagger */
+    double align_vm, align_tm;                     /* eval.contrast */
 } clip_result;
 
 static int labels_of(clip_truth *t) {
@@ -175,6 +190,13 @@ static void bench_free(bench *b) {
         free(b->bb[i].ref_means);
     }
     if (b->have_mel) vr_mel_free(&b->mel);
+    free(b->truth_cls);
+    for (int h = 0; h < TAGGER_MAX_HEADS; h++) free(b->truth_logits[h]);
+    vr_dist_stats_free(&b->tg_ref);
+    if (b->have_tagger) tagger_export_free(&b->tg);
+    free(b->ct_video);
+    free(b->ct_text);
+    if (b->have_contrast) tagger_export_free(&b->ct);
     vr_manifest_free(b->test);
     vr_manifest_free(b->ref);
     cfg_free(b->c);
@@ -256,6 +278,155 @@ static int embed_reference(bench *b) {
     return rc;
 }
 
+/* float tensor -> doubles (n values) */
+static int to_doubles(const tt_tensor *t, double *out, int64_t n) {
+    float *f = malloc((size_t)n * sizeof *f);
+    int rc = f && tt_numel(t) == n && !tt_to_data(tt_contiguous(t), f, (size_t)n * sizeof *f) ? 0 : -1;
+    for (int64_t i = 0; !rc && i < n; i++) out[i] = f[i];
+    free(f);
+    return rc ? vr_fail("eval: reading a model output: %s", tt_last_error()) : 0;
+}
+
+/* The tagger on one clip's audio: emb [tg_dim] and logits[h] [C_h] (both may be NULL). */
+static int tagger_clip(bench *b, const float *wave, int64_t n, double *emb, double **logits) {
+    tt_scope_begin();
+    tt_tensor *e = NULL, *lg[TAGGER_MAX_HEADS] = {0};
+    tt_tensor *lat = tagger_export_latent(&b->tg, tt_from_data(wave, TT_F32, TT_SHAPE(1, n)));
+    int rc = !lat || tagger_embed_logits(&b->tg.m, lat, &e, lg) ? vr_fail("tagger: %s", tt_last_error()) : 0;
+    if (!rc && emb) rc = to_doubles(e, emb, b->tg_dim);
+    for (int h = 0; !rc && logits && h < b->n_heads; h++) rc = to_doubles(lg[h], logits[h], tagger_n_classes(&b->tg.m, h));
+    tt_scope_end();
+    return rc;
+}
+
+/* The contrastive audio embedding of one clip [ct_dim]. */
+static int contrast_audio(bench *b, const float *wave, int64_t n, double *emb) {
+    tt_scope_begin();
+    tt_tensor *lat = tagger_export_latent(&b->ct, tt_from_data(wave, TT_F32, TT_SHAPE(1, n)));
+    tt_tensor *e = lat ? contrast_embed_audio(&b->ct.m, lat) : NULL;
+    int rc = e ? to_doubles(e, emb, b->ct_dim) : vr_fail("contrastive audio encoder: %s", tt_last_error());
+    tt_scope_end();
+    return rc;
+}
+
+static double dot(const double *a, const double *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* eval.tagger: load it; the labelled classes and the reference soundtracks' posteriors of the test
+ * clips; the clip embeddings of the reference set. */
+static int open_tagger(bench *b, const char *path) {
+    if (tagger_export_load(&b->tg, path, "tagger")) return vr_fail("eval.tagger (%s): %s", path, vr_error());
+    b->have_tagger = 1;
+    if (b->tg.sample_rate != b->sr)
+        return vr_fail("eval.tagger (%s) reads %d-Hz audio, the benchmark decodes at data.sample_rate = %d", path,
+                       b->tg.sample_rate, b->sr);
+    b->n_heads = tagger_n_heads(&b->tg.m);
+    b->tg_dim = tagger_embed_dim(&b->tg.m);
+    if (b->tg_dim > EVAL_MAX_DIM) return vr_fail("eval.tagger (%s): embedding of %d dims, at most %d", path, b->tg_dim, EVAL_MAX_DIM);
+    if (!(b->truth_cls = malloc((size_t)b->n * b->n_heads * sizeof *b->truth_cls))) return vr_fail("eval: out of memory");
+    for (int h = 0; h < b->n_heads; h++)
+        if (!(b->truth_logits[h] = malloc((size_t)b->n * tagger_n_classes(&b->tg.m, h) * sizeof(double))))
+            return vr_fail("eval: out of memory");
+    int unlabelled = 0, rc = 0;
+    vr_progress *pr = vr_progress_begin("eval: tagger on the test references", b->n, "clips");
+    for (int i = 0; !rc && i < b->n; i++) {
+        const clip_truth *t = &b->clips[i];
+        if (tagger_classes_of(&b->tg.m, t->e->id, t->e->labels_json, b->truth_cls + (size_t)i * b->n_heads)) {
+            for (int h = 0; h < b->n_heads; h++) b->truth_cls[(size_t)i * b->n_heads + h] = -1;
+            unlabelled++;
+        }
+        if (!t->e->music) {
+            rc = vr_fail("clip '%s' (%s line %d) has no music: KL needs the reference soundtrack", t->e->id, b->test->path, t->e->line);
+            break;
+        }
+        float *wave = NULL;
+        int64_t ns = 0;
+        double *lg[TAGGER_MAX_HEADS];
+        for (int h = 0; h < b->n_heads; h++) lg[h] = b->truth_logits[h] + (size_t)i * tagger_n_classes(&b->tg.m, h);
+        rc = load_audio(b, t->e->music, t->e->id, t->e->start, t->seconds, &wave, &ns) || tagger_clip(b, wave, ns, NULL, lg);
+        if (rc) vr_fail("clip '%s': %s", t->e->id, vr_error());
+        free(wave);
+        vr_progress_update(pr, i + 1, NULL);
+    }
+    vr_progress_end(pr);
+    if (unlabelled) VR_WARN("eval: %d of %d test clips have no labels the tagger knows: left out of the attribute accuracies", unlabelled, b->n);
+    if (rc) return rc;
+
+    const vr_manifest *r = b->ref;
+    double *emb = malloc((size_t)r->n * b->tg_dim * sizeof *emb);
+    int k = 0;
+    if (!emb) return vr_fail("eval: out of memory");
+    pr = vr_progress_begin("eval: tagger on the reference set", r->n, "clips");
+    for (int i = 0; !rc && i < r->n; i++) {
+        const vr_manifest_entry *e = &r->entries[i];
+        if (e->error || !e->music) continue;
+        double seconds;
+        float *wave = NULL;
+        int64_t ns = 0;
+        rc = clip_seconds_of(b, e, &seconds) || load_audio(b, e->music, e->id, e->start, seconds, &wave, &ns) ||
+             tagger_clip(b, wave, ns, emb + (size_t)k * b->tg_dim, NULL);
+        if (rc) vr_fail("%s: clip '%s': %s", r->path, e->id, vr_error());
+        free(wave);
+        vr_progress_update(pr, ++k, NULL);
+    }
+    vr_progress_end(pr);
+    if (!rc) rc = vr_dist_stats_compute(&b->tg_ref, vr_dist_f64(emb, k, b->tg_dim));
+    free(emb);
+    return rc;
+}
+
+/* eval.contrast: load it; the video and caption embeddings of the test clips. */
+static int open_contrast(bench *b, const char *path) {
+    if (tagger_export_load(&b->ct, path, "contrast")) return vr_fail("eval.contrast (%s): %s", path, vr_error());
+    b->have_contrast = 1;
+    if (b->ct.sample_rate != b->sr)
+        return vr_fail("eval.contrast (%s) reads %d-Hz audio, the benchmark decodes at data.sample_rate = %d", path,
+                       b->ct.sample_rate, b->sr);
+    int rc = 0;
+    vr_progress *pr = vr_progress_begin("eval: contrastive video/text embeddings", b->n, "clips");
+    for (int i = 0; !rc && i < b->n; i++) {
+        const clip_truth *t = &b->clips[i];
+        vr_media_opts o;
+        vr_media_opts_default(&o);
+        o.want_video = 1;
+        o.want_audio = 0;
+        o.fps = (int)cfg_int(b->ct.c, "data.fps");
+        o.width = o.height = (int)cfg_int(b->ct.c, "data.frame_size");
+        o.start = t->e->start;
+        o.duration = t->seconds;
+        vr_media v;
+        float *feat = NULL;
+        int Dv = 0;
+        rc = vr_media_decode(t->e->video, &o, &v);
+        if (!rc) {
+            rc = vr_clip_video_features(&v, NULL, &feat, &Dv);
+            tt_scope_begin();
+            const char *text = t->e->text ? t->e->text : "";
+            tt_tensor *ve = rc ? NULL : contrast_embed_video(&b->ct.m, tt_from_data(feat, TT_F32, TT_SHAPE(1, v.n_frames, Dv)));
+            tt_tensor *te = rc ? NULL : contrast_embed_text(&b->ct.m, &text, 1);
+            if (!rc && (!ve || !te)) rc = vr_fail("%s", tt_last_error());
+            if (!rc && !b->ct_dim) {
+                b->ct_dim = (int)tt_size(ve, 1);
+                b->ct_video = b->ct_dim <= EVAL_MAX_DIM ? malloc((size_t)b->n * b->ct_dim * sizeof(double)) : NULL;
+                b->ct_text = b->ct_video ? malloc((size_t)b->n * b->ct_dim * sizeof(double)) : NULL;
+                if (!b->ct_text) rc = vr_fail("eval: out of memory (contrastive embeddings of %d dims)", b->ct_dim);
+            }
+            if (!rc) rc = to_doubles(ve, b->ct_video + (size_t)i * b->ct_dim, b->ct_dim) ||
+                          to_doubles(te, b->ct_text + (size_t)i * b->ct_dim, b->ct_dim);
+            tt_scope_end();
+            vr_media_free(&v);
+        }
+        if (rc) vr_fail("eval.contrast: clip '%s' (%s): %s", t->e->id, t->e->video, vr_error());
+        free(feat);
+        vr_progress_update(pr, i + 1, NULL);
+    }
+    vr_progress_end(pr);
+    return rc;
+}
+
 static int bench_open(bench *b, cfg *c) {
     memset(b, 0, sizeof *b);
     b->c = c;
@@ -310,7 +481,10 @@ static int bench_open(bench *b, cfg *c) {
             return vr_fail("eval.backbones (%s): %s", cfg_origin(c, "eval.backbones"), vr_error());
         b->n_bb = i + 1;
     }
-    return embed_reference(b);
+    if (embed_reference(b)) return -1;
+    const char *tagger = cfg_str(c, "eval.tagger"), *contrast = cfg_str(c, "eval.contrast");
+    if (*tagger && open_tagger(b, tagger)) return -1;
+    return *contrast ? open_contrast(b, contrast) : 0;
 }
 
 /* ---- one system ---- */
@@ -335,6 +509,20 @@ static int analyse_clip(bench *b, const clip_truth *t, const float *wave, int64_
     for (int j = 0; !rc && j < b->n_bb; j++) {
         int dim;
         rc = vr_embed_audio(b->bb[j].e, wave, n, b->sr, 1, &r->emb[j], &r->n_win[j], &dim);
+    }
+    if (!rc && b->have_tagger) {
+        if (!(r->tg_emb = malloc((size_t)b->tg_dim * sizeof *r->tg_emb))) rc = vr_fail("eval: out of memory");
+        for (int h = 0; !rc && h < b->n_heads; h++)
+            if (!(r->tg_logits[h] = malloc((size_t)tagger_n_classes(&b->tg.m, h) * sizeof(double)))) rc = vr_fail("eval: out of memory");
+        if (!rc) rc = tagger_clip(b, wave, n, r->tg_emb, r->tg_logits);
+    }
+    if (!rc && b->have_contrast) {
+        double a[EVAL_MAX_DIM];
+        int i = (int)(t - b->clips);
+        rc = contrast_audio(b, wave, n, a);
+        /* the embeddings are L2-normalised: the dot product is the cosine */
+        r->align_vm = rc ? NAN : dot(a, b->ct_video + (size_t)i * b->ct_dim, b->ct_dim);
+        r->align_tm = rc ? NAN : dot(a, b->ct_text + (size_t)i * b->ct_dim, b->ct_dim);
     }
     free(lm);
     free(env);
@@ -425,6 +613,76 @@ static int dist_metrics(bench *b, int j, clip_result *res, cJSON *metrics, cJSON
     return rc;
 }
 
+static int argmax(const double *x, int n) {
+    int k = 0;
+    for (int i = 1; i < n; i++) k = x[i] > x[k] ? i : k;
+    return k;
+}
+
+/* With eval.tagger: KL(reference || generated) and IS per head, attribute accuracy, FAD on the
+ * tagger's clip embeddings. With eval.contrast: mean video-music and text-music cosines. Absent:
+ * the metrics are null. */
+static int model_metrics(bench *b, clip_result *res, cJSON *metrics, double *kl_clip) {
+    static const char *const acc_heads[] = {"instrument", "pattern"};
+    int rc = 0;
+    for (int i = 0; i < b->n; i++) kl_clip[i] = NAN;
+    if (!b->have_tagger) {
+        const char *keys[] = {"fad_tagger", "kl", "is", "instrument_acc", "pattern_acc"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) cJSON_AddNullToObject(metrics, keys[k]);
+    } else {
+        double kl_sum = 0, *per = malloc((size_t)b->n * sizeof *per), *emb = malloc((size_t)b->n * b->tg_dim * sizeof *emb);
+        rc = per && emb ? 0 : vr_fail("eval: out of memory");
+        for (int i = 0; i < b->n; i++) kl_clip[i] = 0;
+        for (int h = 0; !rc && h < b->n_heads; h++) {
+            int C = tagger_n_classes(&b->tg.m, h);
+            double *lg = malloc((size_t)b->n * C * sizeof *lg), kl, is, is_std;
+            if (!lg) {
+                rc = vr_fail("eval: out of memory");
+                break;
+            }
+            for (int i = 0; i < b->n; i++) memcpy(lg + (size_t)i * C, res[i].tg_logits[h], (size_t)C * sizeof *lg);
+            rc = vr_dist_kl(vr_dist_f64(lg, b->n, C), vr_dist_f64(b->truth_logits[h], b->n, C), VR_KL_SOFTMAX, &kl, per) ||
+                 vr_dist_is(vr_dist_f64(lg, b->n, C), 1, &is, &is_std, NULL);
+            char key[96];
+            const char *head = tagger_head_name(&b->tg.m, h);
+            if (!rc) {
+                kl_sum += kl;
+                for (int i = 0; i < b->n; i++) kl_clip[i] += per[i] / b->n_heads;
+                snprintf(key, sizeof key, "kl_%s", head), put_num(metrics, key, kl);
+                snprintf(key, sizeof key, "is_%s", head), put_num(metrics, key, is);
+                if (h == TAGGER_INSTRUMENT) put_num(metrics, "is", is);
+            }
+            for (size_t a = 0; !rc && a < sizeof acc_heads / sizeof *acc_heads; a++) {
+                if (strcmp(head, acc_heads[a])) continue;
+                int n = 0, ok = 0;
+                for (int i = 0; i < b->n; i++) {
+                    int want = b->truth_cls[(size_t)i * b->n_heads + h];
+                    if (want >= 0) n++, ok += argmax(res[i].tg_logits[h], C) == want;
+                }
+                snprintf(key, sizeof key, "%s_acc", head), put_num(metrics, key, n ? (double)ok / n : NAN);
+            }
+            free(lg);
+        }
+        if (!rc) put_num(metrics, "kl", kl_sum / b->n_heads);
+        vr_dist_stats gen = {0};
+        double fad = NAN;
+        for (int i = 0; !rc && i < b->n; i++) memcpy(emb + (size_t)i * b->tg_dim, res[i].tg_emb, (size_t)b->tg_dim * sizeof *emb);
+        if (!rc) rc = vr_dist_stats_compute(&gen, vr_dist_f64(emb, b->n, b->tg_dim)) || vr_fad(&b->tg_ref, &gen, &fad, NULL);
+        if (!rc) put_num(metrics, "fad_tagger", fad);
+        if (rc) vr_fail("eval: tagger metrics: %s", vr_error());
+        vr_dist_stats_free(&gen);
+        free(per);
+        free(emb);
+    }
+    if (!rc) {
+        double vm = 0, tm = 0;
+        for (int i = 0; i < b->n; i++) vm += res[i].align_vm / b->n, tm += res[i].align_tm / b->n;
+        put_num(metrics, "align_video_music", b->have_contrast ? vm : NAN);
+        put_num(metrics, "align_text_music", b->have_contrast ? tm : NAN);
+    }
+    return rc;
+}
+
 /* Latency from generate's DIR/timings.json (batch mode): wall seconds per 10 s of audio, in all
  * and per stage, and the real-time factor. Absent file: the metrics stay null. */
 static const char *const stages[] = {"decode", "planner", "rite", "locdit", "decoder", "write"};
@@ -477,6 +735,17 @@ static const struct {
               "(data/rhythm.h)."},
     {"key", "key/mode from a magnitude chroma correlated with Krumhansl-Kessler profiles (eval/beats.h); mode_acc "
             "and key_acc against the labels."},
+    {"kl", "with eval.tagger (the toolkit's audio tagger): per clip KL(reference || generated) of the softmax posteriors "
+           "(audiocraft's kld with PaSST; ours per head: instrument, pattern, tempo, mode), averaged over clips (kl_<head>) "
+           "and over heads (kl)."},
+    {"is", "Inception score exp(E_x KL(p(y|x) || p(y))) of the tagger's instrument head (is_<head> for every head)."},
+    {"instrument_acc", "does the prompt's attribute come out: the tagger's argmax on the generated audio equals the "
+                       "clip's label (instrument_acc, pattern_acc; clips without such labels left out)."},
+    {"fad_tagger", "FAD between the tagger's clip embeddings (penultimate layer, mean over its windows) of the system "
+                   "and of the reference set."},
+    {"align", "with eval.contrast (the toolkit's InfoNCE encoders): mean cosine of (video, generated music) and "
+              "(caption, generated music) embeddings; check the encoders' retrieval R@k (vrobin contrast-eval) "
+              "before reading them."},
     {"latency", "s_per_10s: generation wall seconds (decode, model, decoder, write) per 10 s of audio at the "
                 "generation's batch size; rtf = seconds per second of audio; s_per_10s_<stage> the same per stage (decode + "
                 "features, planner, rite, locdit, decoder = Griffin-Lim, write). From the generator's timings.json."},
@@ -619,6 +888,8 @@ static int eval_system(bench *b, const char *system, const char *kind, char **au
         free(est);
         free(ref);
     }
+    double *kl_clip = malloc((size_t)b->n * sizeof *kl_clip);
+    if (!rc) rc = kl_clip ? model_metrics(b, res, metrics, kl_clip) : vr_fail("eval: out of memory");
     if (!rc) {
         cJSON_AddNullToObject(metrics, "s_per_10s");
         cJSON_AddNullToObject(metrics, "rtf");
@@ -660,13 +931,29 @@ static int eval_system(bench *b, const char *system, const char *kind, char **au
         put_num(o, "loris_bcs", r->align.loris_bcs);
         put_num(o, "loris_bhs", r->align.loris_bhs);
         put_num(o, "video_beats", t->n_vbeats);
+        if (b->have_tagger) {
+            put_num(o, "kl", kl_clip[i]);
+            for (int h = 0; h < b->n_heads; h++) {
+                char key[96];
+                snprintf(key, sizeof key, "%s_pred", tagger_head_name(&b->tg.m, h));
+                cJSON_AddStringToObject(o, key, tagger_class_name(&b->tg.m, h, argmax(r->tg_logits[h], tagger_n_classes(&b->tg.m, h))));
+            }
+        }
+        if (b->have_contrast) {
+            put_num(o, "align_video_music", r->align_vm);
+            put_num(o, "align_text_music", r->align_tm);
+        }
         cJSON_AddItemToArray(clips, o);
     }
     if (!rc) rc = write_outputs(b, system, root);
     cJSON_Delete(root);
-    for (int i = 0; i < b->n; i++)
+    for (int i = 0; i < b->n; i++) {
         for (int j = 0; j < b->n_bb; j++) free(res[i].emb[j]);
+        free(res[i].tg_emb);
+        for (int h = 0; h < TAGGER_MAX_HEADS; h++) free(res[i].tg_logits[h]);
+    }
     free(res);
+    free(kl_clip);
     return rc;
 }
 

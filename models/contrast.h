@@ -21,8 +21,10 @@
  * other clips of the micro-batch a rank sees, so with N ranks (or accumulation) the loss is not the
  * 1-rank loss: train it on one rank with the whole batch. Loss parts: nce_video, nce_text,
  * acc_video, acc_text (in-batch top-1, both directions averaged) and temperature (1 / s).
- * Audio crops in training as the tagger's (model.crop_frames, usually 0 = the whole clip); the
- * eval audio embedding averages the pooled features of the windows (tagger.h) before projecting.
+ * Audio crops in training as the tagger's (model.crop_frames; 0 = the whole clip); the eval audio
+ * embedding averages the pooled features of the windows (tagger.h) before projecting. With the
+ * tagger's audio settings, the audio encoder can start from a trained tagger's "audio.*" weights
+ * (train.init_from a file of them, train.init_allow_new: [audio_proj, video, text, logit_scale]).
  *
  * Errors: NULL / -1 with the message in tt_last_error() and vr_error().
  */

@@ -21,9 +21,18 @@ export VROBIN_LOG=warn
 "$VROBIN" train "$SRC/configs/experiments/synth_tiny_stage2.yaml" train.steps=6 train.warmup_steps=2 >>log.txt 2>&1 &&
 "$VROBIN" export runs/synth_tiny_stage2 -o robin.safetensors >>log.txt 2>&1 ||
     { cat log.txt; echo "0 passed, 1 failed"; exit 1; }
+# the eval models, a few steps each (their own tests check what they learn)
+SMALL="model.cnn_channels=[8,16] model.d_model=32 model.embed_dim=16 data.shards=[shards/train-00000.h5]
+       runtime.blas_threads=1 train.batch_size=8 train.warmup_steps=2 train.ckpt_every=100"
+"$VROBIN" train "$SRC/configs/experiments/synth_tagger.yaml" $SMALL model.crop_frames=100 train.steps=4 >>log.txt 2>&1 &&
+"$VROBIN" export runs/synth_tagger -o tagger.safetensors >>log.txt 2>&1 &&
+"$VROBIN" train "$SRC/configs/experiments/synth_contrast.yaml" $SMALL model.video_layers=1 model.text_layers=1 \
+    train.steps=4 >>log.txt 2>&1 &&
+"$VROBIN" export runs/synth_contrast -o contrast.safetensors >>log.txt 2>&1 ||
+    { cat log.txt; echo "0 passed, 1 failed"; exit 1; }
 
 CFG="$SRC/configs/eval/synth_tiny.yaml"
-EV="eval.out_dir=res eval.steps=2 eval.batch=3 eval.gl_iters=4"
+EV="eval.out_dir=res eval.steps=2 eval.batch=3 eval.gl_iters=4 eval.tagger=tagger.safetensors eval.contrast=contrast.safetensors"
 B=res/synth_tiny_id
 N=$(grep -c . synth/test-id.jsonl)
 
@@ -42,7 +51,8 @@ for s, r in rows.items():
     assert r["format"] == "vrobin-eval/1" and r["system"] == s and r["bench"] == "synth_tiny_id", (s, r["format"])
     assert r["n_clips"] == n and len(r["clips"]) == n, s
     m = r["metrics"]
-    for k in ("fad_mel", "fad_inf_mel", "per_clip_fad_mel", "loris_f1", "tempo_acc1", "mode_acc"):
+    for k in ("fad_mel", "fad_inf_mel", "per_clip_fad_mel", "loris_f1", "tempo_acc1", "mode_acc", "kl", "is",
+              "kl_instrument", "instrument_acc", "pattern_acc", "fad_tagger", "align_video_music", "align_text_music"):
         assert isinstance(m[k], (int, float)) and math.isfinite(m[k]), (s, k, m[k])
     assert m["fad_mel"] >= 0
     # tiny sets: 4 reference clips <= k, so PRDC is reported as not measured rather than a number
@@ -63,6 +73,14 @@ assert rows["oracle"]["metrics"]["tempo_acc1"] >= 0.8, rows["oracle"]["metrics"]
 t = rows["robin"]["metrics"]
 assert t["s_per_10s"] > 0 and t["rtf"] > 0 and t["s_per_10s_locdit"] > 0, t
 assert rows["oracle"]["metrics"]["rtf"] is None
+# KL(reference || reference) = 0 up to the 1e-6 in audiocraft's log; cosines are cosines
+assert abs(rows["oracle"]["metrics"]["kl"]) < 1e-4, rows["oracle"]["metrics"]["kl"]
+assert rows["robin"]["metrics"]["kl"] > rows["oracle"]["metrics"]["kl"]
+for s, r in rows.items():
+    for k in ("align_video_music", "align_text_music"):
+        assert -1.0001 <= r["metrics"][k] <= 1.0001, (s, k)
+    c = r["clips"][0]
+    assert "instrument_pred" in c and "kl" in c and "align_text_music" in c, c.keys()
 PYEOF
 
 # ---- resume: the generated files are kept, the oracle rows are not recomputed ----
