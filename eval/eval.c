@@ -1132,7 +1132,8 @@ int vr_cmd_eval(int argc, char **argv) {
         vr_gen_opts go = {.model = model, .manifest = cfg_str(c, "eval.manifest"), .out = gen_dir,
                           .batch = (int)cfg_int(c, "eval.batch"), .steps = (int)cfg_int(c, "eval.steps"),
                           .cfg_scale = cfg_float(c, "eval.cfg_scale"), .seed = (uint64_t)cfg_int(c, "eval.seed"),
-                          .gl_iters = (int)cfg_int(c, "eval.gl_iters")};
+                          .gl_iters = (int)cfg_int(c, "eval.gl_iters"),
+                          .max_clips = (int)cfg_int(c, "eval.max_clips")};
         vr_gen_batch_stats gs;
         rc = vr_generate_manifest(&go, &gs);
     }

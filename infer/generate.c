@@ -600,6 +600,7 @@ int vr_generate_manifest(const vr_gen_opts *o, vr_gen_batch_stats *st) {
     batch_run br = {.o = o, .g = &g, .st = st};
     cJSON *old = NULL;
     if (!(man = vr_manifest_load(o->manifest))) return vr_context("%s: the manifest", o->manifest);
+    int n_lines = o->max_clips > 0 && o->max_clips < man->n ? o->max_clips : man->n; /* the first max_clips lines */
     if (vr_generator_load(&g, o->model)) goto done;
     if (vr_mkdirs(o->out) || access(o->out, W_OK)) {
         vr_fail("%s: cannot create or write the output folder", o->out);
@@ -614,18 +615,18 @@ int vr_generate_manifest(const vr_gen_opts *o, vr_gen_batch_stats *st) {
     br.clips = cJSON_CreateArray();
     br.failed = cJSON_CreateArray();
     br.skipped = cJSON_CreateArray();
-    groups = calloc((size_t)man->n + 1, sizeof *groups);
+    groups = calloc((size_t)n_lines + 1, sizeof *groups);
     if (!br.clips || !br.failed || !br.skipped || !groups) {
         vr_fail("out of memory");
         goto done;
     }
-    st->n_clips = man->n;
+    st->n_clips = n_lines;
     br.t_start = vr_now();
 
     /* what is left to do: bad lines fail, existing wavs are skipped */
     int n_todo = 0;
-    char *todo = calloc((size_t)man->n + 1, 1);
-    for (int i = 0; todo && i < man->n; i++) {
+    char *todo = calloc((size_t)n_lines + 1, 1);
+    for (int i = 0; todo && i < n_lines; i++) {
         vr_manifest_entry *e = &man->entries[i];
         char *path = !e->error && id_is_path_safe(e->id) ? wav_path(o->out, e->id) : NULL;
         if (e->error) {
@@ -650,11 +651,11 @@ int vr_generate_manifest(const vr_gen_opts *o, vr_gen_batch_stats *st) {
         vr_fail("out of memory");
         goto done;
     }
-    if (st->n_skipped) VR_INFO("resuming: %d of %d clips are already in %s", st->n_skipped, man->n, o->out);
+    if (st->n_skipped) VR_INFO("resuming: %d of %d clips are already in %s", st->n_skipped, n_lines, o->out);
     br.bar = vr_progress_begin("generate", n_todo, "clips");
 
     /* decode in manifest order; a length's group runs as soon as it holds B clips */
-    for (int i = 0; i < man->n; i++) {
+    for (int i = 0; i < n_lines; i++) {
         if (!todo[i]) continue;
         vr_manifest_entry *e = &man->entries[i];
         vr_gen_clip *c = calloc(1, sizeof *c);

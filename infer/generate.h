@@ -62,6 +62,7 @@ typedef struct vr_gen_opts {
     double cfg_scale;     /* 0 = the model's default */
     uint64_t seed;
     int gl_iters;         /* Griffin-Lim iterations (default 32) */
+    int max_clips;        /* batch mode: only the manifest's first max_clips lines; 0 = all */
 } vr_gen_opts;
 
 typedef struct vr_gen_stats {

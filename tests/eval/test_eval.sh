@@ -89,6 +89,11 @@ touch -d '2001-01-01' $B/robin/*.wav $B/oracle.json
 check '[ $? -eq 0 ] && [ -z "$(find $B/robin -name "*.wav" -newer $B/robin.csv)" ]' "resumed eval rewrote generated files: $(cat err.txt)"
 check '[ ! $B/oracle.json -nt $B/robin.json ]' "the cached oracle row was recomputed"
 
+# ---- eval.max_clips: only the first clips are generated and scored ----
+"$VROBIN" eval "$CFG" --model robin.safetensors --name first3 $EV eval.max_clips=3 eval.name=first3 2>err.txt
+check '[ $? -eq 0 ] && [ "$(ls res/first3/first3/*.wav | wc -l)" -eq 3 ] && grep -q "\"n_clips\":[[:space:]]*3" res/first3/first3.json' \
+    "eval.max_clips=3: $(cat err.txt)"
+
 # ---- another system's files ----
 mkdir -p other && cp $B/robin/*.wav other/
 "$VROBIN" eval "$CFG" --audio other $EV 2>err.txt
