@@ -83,6 +83,15 @@ for s, r in rows.items():
     assert "instrument_pred" in c and "kl" in c and "align_text_music" in c, c.keys()
 PYEOF
 
+# ---- the benchmark's table and listening report from these results ----
+"$VROBIN" table $B -o table.md --csv table.csv --preset main --plot plots 2>err.txt
+check '[ $? -eq 0 ] && grep -q "^| oracle " table.md && grep -q "^| oracle_decoded " table.md && grep -q "^| robin " table.md' \
+    "vrobin table: $(cat err.txt)"
+check '[ -s plots/fad_inf_mel.png ] && [ -s plots/metrics.png ] && [ -s plots/latency.png ]' "table plots missing: $(ls plots)"
+"$VROBIN" report $B -o report/report.html --max-clips 2 2>err.txt
+check '[ $? -eq 0 ] && [ "$(grep -c "<video" report/report.html)" -ge 6 ] && [ "$(grep -c "<audio" report/report.html)" -ge 6 ]' \
+    "vrobin report: $(cat err.txt)"
+
 # ---- resume: the generated files are kept, the oracle rows are not recomputed ----
 touch -d '2001-01-01' $B/robin/*.wav $B/oracle.json
 "$VROBIN" eval "$CFG" --model robin.safetensors $EV 2>err.txt
