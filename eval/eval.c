@@ -777,6 +777,13 @@ static cJSON *header_json(const bench *b, double wall) {
     return h;
 }
 
+/* An absolute path in the JSON, so `vrobin table`/`report` find the media from any folder. */
+static void add_path(cJSON *o, const char *name, const char *path) {
+    char *abs = path && *path ? realpath(path, NULL) : NULL;
+    cJSON_AddStringToObject(o, name, abs ? abs : path ? path : "");
+    free(abs);
+}
+
 /* <dir>/<system>.{json,csv,md} */
 static int write_outputs(const bench *b, const char *system, cJSON *root) {
     char path[PATH_MAX];
@@ -913,10 +920,10 @@ static int eval_system(bench *b, const char *system, const char *kind, char **au
         const clip_result *r = &res[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", t->e->id);
-        cJSON_AddStringToObject(o, "audio", audio[i]);
-        cJSON_AddStringToObject(o, "video", t->e->video);
+        add_path(o, "audio", audio[i]);
+        add_path(o, "video", t->e->video);
         cJSON_AddStringToObject(o, "text", t->e->text ? t->e->text : "");
-        cJSON_AddStringToObject(o, "reference", t->e->music ? t->e->music : "");
+        add_path(o, "reference", t->e->music);
         cJSON_AddNumberToObject(o, "start", t->e->start);
         cJSON_AddNumberToObject(o, "seconds", t->seconds);
         for (int j = 0; j < b->n_bb; j++) {
