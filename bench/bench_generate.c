@@ -5,6 +5,11 @@
  *     --seconds S      clip length (default 10: the benchmark clip)
  *     --steps LIST     Euler steps per patch to measure with the KV cache (default 5,10,20,50)
  *     --no-kv LIST     steps to measure without the KV cache (default 5,20)
+ *     --fast on|off|both   LocDiT sampling through the C kernel (models/locdit_fast.h: on), the
+ *                      libtorch ops (off), or both, one after the other at each step count (default
+ *                      both); the KV-cache-off rows use the C kernel unless it is off
+ *     --two-threads LIST   steps at which to measure the C kernel with its CFG branches on two
+ *                      threads as well (robin_gen_opts.dit_threads = 2; default 20, or none)
  *     --repeats N      timed runs per setting; the fastest is reported, with the median total (default 3)
  *     --text S         caption (default a 60-byte prompt)
  *     --json PATH      results as JSON
@@ -19,6 +24,8 @@
  * time; decoder = Griffin-Lim (32 iterations) + loudness normalisation; mux = the music as AAC
  * into a copy of the video (picture stream copied). "KV cache off" recomputes the planner over
  * prefix + whole audio history and RITE over all plans for every patch (robin_gen_opts.no_kv_cache).
+ * "LocDiT libtorch" samples through dit_sample's libtorch ops instead of the C kernel
+ * (robin_gen_opts.torch_dit).
  * Threads: runtime.torch_threads / runtime.blas_threads of CONFIG, as `vrobin generate` sets them.
  */
 #include <math.h>
@@ -42,8 +49,12 @@ enum { MAX_ROWS = 32, MAX_REPEATS = 50, GL_ITERS = 32 };
 enum { S_FEAT, S_PLAN, S_RITE, S_DIT, S_DEC, S_MUX, S_TOTAL, N_STAGES };
 static const char *stage_names[N_STAGES] = {"features", "planner", "rite", "locdit", "decoder", "mux", "total"};
 
+/* LocDiT paths */
+enum { P_TORCH, P_C, P_C2 };
+static const char *path_names[] = {"libtorch", "C kernel", "C kernel, 2 threads"};
+
 typedef struct row {
-    int kv, steps;
+    int kv, steps, path;
     double t[N_STAGES];   /* seconds per stage of the fastest run (least disturbed by other load) */
     double median_total;  /* and the median total over the repeats */
 } row;
@@ -55,10 +66,11 @@ static int die(const char *what) {
 
 /* One clip through every stage; t[] in seconds. */
 static int run_once(vr_generator *g, const char *video, const char *text, double seconds, int steps, int kv,
-                    const char *mux_out, double *t) {
+                    int path, const char *mux_out, double *t) {
     vr_gen_clip c = {.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1};
     robin_gen_times tm = {0};
-    robin_gen_opts o = {.steps = steps, .no_kv_cache = !kv, .times = &tm};
+    robin_gen_opts o = {.steps = steps, .no_kv_cache = !kv, .torch_dit = path == P_TORCH,
+                        .dit_threads = path == P_C2 ? 2 : 1, .times = &tm};
     float *wave = NULL;
     int rc = -1;
     double t0 = vr_now(), t1, t2, t3;
@@ -129,8 +141,9 @@ static void load_avg(char *out, size_t n) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s VIDEO CONFIG [--seconds S] [--steps 5,10,20,50] [--no-kv 5,20] [--repeats N] "
-                        "[--text S] [--json P] [--md P] [--dat P] [--commit C] [--command S] [key=value ...]\n",
+        fprintf(stderr, "usage: %s VIDEO CONFIG [--seconds S] [--steps 5,10,20,50] [--no-kv 5,20] [--fast on|off|both] "
+                        "[--two-threads 20] [--repeats N] [--text S] [--json P] [--md P] [--dat P] [--commit C] [--command S] "
+                        "[key=value ...]\n",
                 argv[0]);
         return 2;
     }
@@ -138,6 +151,7 @@ int main(int argc, char **argv) {
                *command = "bench_generate", *text = "Warm strings with slow arpeggios and a soft piano, calm mood";
     double seconds = 10;
     int kv_steps[16] = {5, 10, 20, 50}, n_kv = 4, nokv_steps[16] = {5, 20}, n_nokv = 2, repeats = 3;
+    int paths[2] = {P_C, P_TORCH}, n_paths = 2, two_steps[16] = {20}, n_two = 1;
     char *overrides[64];
     int n_ov = 0;
     for (int i = 3; i < argc; i++) {
@@ -150,6 +164,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--steps")) n_kv = parse_list(argv[++i], kv_steps, 16);
         else if (!strcmp(a, "--no-kv")) n_nokv = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], nokv_steps, 16);
         else if (!strcmp(a, "--repeats")) repeats = atoi(argv[++i]);
+        else if (!strcmp(a, "--two-threads")) n_two = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], two_steps, 16);
+        else if (!strcmp(a, "--fast")) {
+            i++;
+            if (!strcmp(v, "on") || !strcmp(v, "off")) paths[0] = !strcmp(v, "on") ? P_C : P_TORCH, n_paths = 1;
+            else if (!strcmp(v, "both")) paths[0] = P_C, paths[1] = P_TORCH, n_paths = 2;
+            else {
+                fprintf(stderr, "bench_generate: --fast %s: expected on, off or both\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--text")) text = argv[++i];
         else if (!strcmp(a, "--json")) json = argv[++i];
         else if (!strcmp(a, "--md")) md = argv[++i];
@@ -162,9 +186,11 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (n_kv < 0 || n_nokv < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) ||
-        n_kv + n_nokv > MAX_ROWS) {
-        fprintf(stderr, "bench_generate: bad --steps/--no-kv list, --repeats (1..%d) or --seconds\n", MAX_REPEATS);
+    if (paths[0] != P_C) n_two = 0; /* two threads only when the C kernel is measured */
+    if (n_kv < 0 || n_nokv < 0 || n_two < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) ||
+        n_kv * (n_paths + 1) + n_nokv > MAX_ROWS) {
+        fprintf(stderr, "bench_generate: bad --steps/--no-kv/--two-threads list, --repeats (1..%d) or --seconds\n",
+                MAX_REPEATS);
         return 2;
     }
 
@@ -185,24 +211,34 @@ int main(int argc, char **argv) {
 
     /* warm-up: thread pools, page faults, FFmpeg's codec tables */
     double t[N_STAGES];
-    if (run_once(&g, video, text, seconds < 2 ? seconds : 2, 2, 1, mux_out, t)) return die("warm-up");
+    for (int p = 0; p < n_paths + (n_two > 0); p++)
+        if (run_once(&g, video, text, seconds < 2 ? seconds : 2, 2, 1, p < n_paths ? paths[p] : P_C2, mux_out, t))
+            return die("warm-up");
 
     row rows[MAX_ROWS];
     int n_rows = 0;
+    /* at each step count the LocDiT paths run one after the other, so they see about the same load */
     for (int kv = 1; kv >= 0; kv--)
         for (int s = 0; s < (kv ? n_kv : n_nokv); s++) {
-            row *r = &rows[n_rows++];
-            r->kv = kv;
-            r->steps = kv ? kv_steps[s] : nokv_steps[s];
-            double totals[MAX_REPEATS];
-            for (int k = 0; k < repeats; k++) {
-                if (run_once(&g, video, text, seconds, r->steps, kv, mux_out, t)) return die("generation");
-                totals[k] = t[S_TOTAL];
-                if (k == 0 || t[S_TOTAL] < r->t[S_TOTAL]) memcpy(r->t, t, sizeof t);
+            int steps = kv ? kv_steps[s] : nokv_steps[s], todo[3], n_todo = 0;
+            for (int p = 0; p < (kv ? n_paths : 1); p++) todo[n_todo++] = paths[p];
+            for (int j = 0; kv && j < n_two; j++)
+                if (two_steps[j] == steps) todo[n_todo++] = P_C2;
+            for (int p = 0; p < n_todo; p++) {
+                row *r = &rows[n_rows++];
+                r->kv = kv;
+                r->steps = steps;
+                r->path = todo[p];
+                double totals[MAX_REPEATS];
+                for (int k = 0; k < repeats; k++) {
+                    if (run_once(&g, video, text, seconds, r->steps, kv, r->path, mux_out, t)) return die("generation");
+                    totals[k] = t[S_TOTAL];
+                    if (k == 0 || t[S_TOTAL] < r->t[S_TOTAL]) memcpy(r->t, t, sizeof t);
+                }
+                r->median_total = median(totals, repeats);
+                fprintf(stderr, "KV cache %s, LocDiT %s, %d steps: %.3f s per %.0f-s clip (LocDiT %.3f s)\n",
+                        kv ? "on" : "off", path_names[r->path], r->steps, r->t[S_TOTAL], seconds, r->t[S_DIT]);
             }
-            r->median_total = median(totals, repeats);
-            fprintf(stderr, "KV cache %s, %2d steps: %.3f s per %.0f-s clip (LocDiT %.3f s)\n", kv ? "on " : "off",
-                    r->steps, r->t[S_TOTAL], seconds, r->t[S_DIT]);
         }
     unlink(mux_out);
     load_avg(load_after, sizeof load_after);
@@ -231,7 +267,9 @@ int main(int argc, char **argv) {
                 tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, repeats,
                 GL_ITERS);
         for (int i = 0; i < n_rows; i++) {
-            fprintf(f, "    {\"kv_cache\": %s, \"steps\": %d", rows[i].kv ? "true" : "false", rows[i].steps);
+            fprintf(f, "    {\"kv_cache\": %s, \"locdit\": \"%s\", \"locdit_threads\": %d, \"steps\": %d",
+                    rows[i].kv ? "true" : "false", rows[i].path == P_TORCH ? "libtorch" : "c",
+                    rows[i].path == P_C2 ? 2 : 1, rows[i].steps);
             for (int j = 0; j < N_STAGES; j++) fprintf(f, ", \"%s_s\": %.5f", stage_names[j], rows[i].t[j]);
             fprintf(f, ", \"median_total_s\": %.5f, \"rtf\": %.5f}%s\n", rows[i].median_total, rows[i].t[S_TOTAL] / seconds,
                     i + 1 < n_rows ? "," : "");
@@ -243,7 +281,8 @@ int main(int argc, char **argv) {
         FILE *f = fopen(dat, "w");
         if (!f) return die(dat);
         for (int i = 0; i < n_rows; i++) {
-            fprintf(f, "\"%d steps%s\"", rows[i].steps, rows[i].kv ? "" : ", no KV");
+            static const char *short_names[] = {"torch", "C", "C x2"};
+            fprintf(f, "\"%d steps, %s%s\"", rows[i].steps, short_names[rows[i].path], rows[i].kv ? "" : ", no KV");
             for (int j = 0; j < S_TOTAL; j++) fprintf(f, " %.5f", rows[i].t[j]);
             fprintf(f, "\n");
         }
@@ -266,38 +305,54 @@ int main(int argc, char **argv) {
     fprintf(f, "- clip: %.0f s of a %dx%d %.0f-fps %s video (`%s`), caption of %zu bytes; per row the fastest "
                "of %d runs after a warm-up (and the median total)\n\n",
             seconds, info.width, info.height, info.video_fps, info.video_codec, video, strlen(text), repeats);
-    fprintf(f, "| KV cache | steps | features | planner | RITE | LocDiT | decoder (GL) | mux | **s per clip** | RTF | "
-               "median s | LocDiT ms / call |\n");
-    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    fprintf(f, "| KV cache | LocDiT | steps | features | planner | RITE | LocDiT | decoder (GL) | mux | **s per clip** | "
+               "RTF | median s | LocDiT ms / step |\n");
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < n_rows; i++) {
-        fprintf(f, "| %s | %d |", rows[i].kv ? "on" : "off", rows[i].steps);
+        fprintf(f, "| %s | %s | %d |", rows[i].kv ? "on" : "off", path_names[rows[i].path], rows[i].steps);
         for (int j = 0; j < S_TOTAL; j++) fprintf(f, " %.3f |", rows[i].t[j]);
         fprintf(f, " **%.2f** | %.3f | %.2f | %.2f |\n", rows[i].t[S_TOTAL], rows[i].t[S_TOTAL] / seconds,
                 rows[i].median_total, 1e3 * rows[i].t[S_DIT] / ((double)n_patches * rows[i].steps));
     }
     fprintf(f, "\nSeconds per stage of the fastest run; median s = the median total over the runs. planner = text/video "
                "encoders + prefix prefill + %lld planner steps + FSQ; RITE = its steps; LocDiT = Euler sampling with "
-               "CFG; total = wall time of the whole pipeline, including the model's small copies outside these "
-               "stages. RTF = seconds per second of music. LocDiT ms / call = one Euler step of one patch (both CFG "
-               "branches in one batch-2 call): the same work in every row, so where it differs between rows, the "
-               "other load on the machine changed while the rows ran one after another. The goal of issue 6 is < 1 s "
-               "per 10-s clip (RTF < 0.1).\n",
+               "CFG, through the libtorch-free C kernel (`models/locdit_fast.h`: packed-weight GEMM + fused loops, "
+               "the default; \"2 threads\": its two CFG branches on two threads, `robin_gen_opts.dit_threads`) or "
+               "through libtorch ops (`dit_sample`, `robin_gen_opts.torch_dit`); total = wall time of "
+               "the whole pipeline, including the model's small copies outside these stages. RTF = seconds per second "
+               "of music. LocDiT ms / step = one Euler step of one patch (both CFG branches in one batch): the same "
+               "work in every row of a path, so where it differs between rows, the other load on the machine changed "
+               "while the rows ran one after another (the paths run back to back at each step count). Threads: the "
+               "C kernel computes on the calling thread (plus one helper in the 2-thread rows); the libtorch path's "
+               "matmuls run on OpenBLAS's threads (above). The goal of issue 9 is <= 2 s per 10-s clip at 20 steps "
+               "(stretch <= 1 s).\n",
             n_patches);
-    /* the headline: the default steps with and without the cache */
-    const row *on = NULL, *off = NULL;
+    /* the headline: the default steps, both paths, and without the cache */
+    const row *fast = NULL, *slow = NULL, *two = NULL, *off = NULL;
     for (int i = 0; i < n_rows; i++)
         if (rows[i].steps == steps_default) {
-            if (rows[i].kv) on = &rows[i];
-            else off = &rows[i];
+            if (!rows[i].kv) off = &rows[i];
+            else if (rows[i].path == P_C) fast = &rows[i];
+            else if (rows[i].path == P_C2) two = &rows[i];
+            else slow = &rows[i];
         }
+    const row *on = fast ? fast : slow;
     if (on) {
-        fprintf(f, "\nAt the default %d steps: **%.2f s per %.0f-s clip, RTF %.3f** (goal: < 1 s, RTF < 0.1); LocDiT is "
-                   "%.0f %% of it, %.1f ms per patch (%d steps x %s)",
-                steps_default, on->t[S_TOTAL], seconds, on->t[S_TOTAL] / seconds,
-                100 * on->t[S_DIT] / on->t[S_TOTAL],
-                1e3 * on->t[S_DIT] / (double)n_patches,
-                steps_default, cfg_scale > 1 ? "2 CFG branches" : "1 branch");
-        if (off)
+        fprintf(f, "\nAt the default %d steps with the %s: **%.2f s per %.0f-s clip, RTF %.3f** (goal: <= 2 s); LocDiT "
+                   "is %.0f %% of it, %.1f ms per patch (%d steps x %s), %.2f ms per step",
+                steps_default, on->path == P_C ? "C kernel" : "libtorch LocDiT", on->t[S_TOTAL], seconds,
+                on->t[S_TOTAL] / seconds, 100 * on->t[S_DIT] / on->t[S_TOTAL], 1e3 * on->t[S_DIT] / (double)n_patches,
+                steps_default, cfg_scale > 1 ? "2 CFG branches" : "1 branch",
+                1e3 * on->t[S_DIT] / ((double)n_patches * steps_default));
+        if (fast && slow)
+            fprintf(f, "; through libtorch ops the clip takes %.2f s and LocDiT %.2f ms per step, so the C kernel samples "
+                       "%.1fx faster and the clip is %.1fx faster",
+                    slow->t[S_TOTAL], 1e3 * slow->t[S_DIT] / ((double)n_patches * steps_default),
+                    slow->t[S_DIT] / fast->t[S_DIT], slow->t[S_TOTAL] / fast->t[S_TOTAL]);
+        if (fast && two)
+            fprintf(f, "; with its CFG branches on two threads the C kernel takes %.2f ms per step, the clip %.2f s",
+                    1e3 * two->t[S_DIT] / ((double)n_patches * steps_default), two->t[S_TOTAL]);
+        if (off && off->path == on->path)
             fprintf(f, "; without the KV cache planner + RITE take %.2f s instead of %.2f s (%.1fx), the clip %.2f s",
                     off->t[S_PLAN] + off->t[S_RITE], on->t[S_PLAN] + on->t[S_RITE],
                     (off->t[S_PLAN] + off->t[S_RITE]) / (on->t[S_PLAN] + on->t[S_RITE]), off->t[S_TOTAL]);

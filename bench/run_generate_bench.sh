@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generation latency benchmark -> results/bench/generate_latency.{md,json,png}: one 10-s clip at
 # batch 1 through `vrobin generate`'s stages (bench/bench_generate.c) with the `small` model
-# (random weights): KV cache on at 5/10/20/50 Euler steps, off at 5/20. ~5-8 min on 2 cores.
+# (random weights): KV cache on at 5/10/20/50 Euler steps with LocDiT through the C kernel and
+# through libtorch ops (back to back at each step count), the C kernel on two threads at 20
+# steps, KV cache off at 5/20. ~8-10 min on 2 cores.
 # usage: bench/run_generate_bench.sh [key=value ...]   (config overrides, e.g. runtime.torch_threads=2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,15 +17,16 @@ mkdir -p "$WORK" results/bench
 ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -t 10 -c:v libx264 -pix_fmt yuv420p "$WORK/clip.mp4"
 out=results/bench/generate_latency
 "$BUILD/bench_generate" "$WORK/clip.mp4" "$CONFIG" --repeats "$REPEATS" --steps 5,10,20,50 --no-kv 5,20 \
+    --fast both --two-threads 20 \
     --json "$out.json.tmp" --md "$out.md.tmp" --dat "$WORK/stages.dat" \
     --commit "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    --command "bench/run_generate_bench.sh $* (= $BUILD/bench_generate CLIP $CONFIG --repeats $REPEATS --steps 5,10,20,50 --no-kv 5,20 $*)" \
+    --command "bench/run_generate_bench.sh $* (= $BUILD/bench_generate CLIP $CONFIG --repeats $REPEATS --steps 5,10,20,50 --no-kv 5,20 --fast both --two-threads 20 $*)" \
     "$@"
 mv "$out.json.tmp" "$out.json"
 mv "$out.md.tmp" "$out.md"
 if command -v gnuplot >/dev/null; then
     gnuplot <<GP
-set terminal pngcairo size 900,520 noenhanced
+set terminal pngcairo size 1100,560 noenhanced
 set output "$out.png.tmp"
 set title "vrobin generate, $(basename "$CONFIG" .yaml) model (random weights), one 10-s clip at batch 1: seconds per stage"
 set style data histograms

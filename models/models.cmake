@@ -2,7 +2,8 @@
 target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/models/encoders.c ${CMAKE_SOURCE_DIR}/models/planner.c ${CMAKE_SOURCE_DIR}/models/fsq.c
   ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c
-  ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c)
+  ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c
+  ${CMAKE_SOURCE_DIR}/models/locdit_fast.c)
 
 if(VROBIN_TESTS)
   # same cache entry as tests/CMakeLists.txt, which may be read after this fragment
@@ -13,6 +14,14 @@ if(VROBIN_TESTS)
   target_link_libraries(test_robin PRIVATE vrobin_lib)
   add_test(NAME models_robin COMMAND test_robin ${CMAKE_SOURCE_DIR}/configs)
   set_tests_properties(models_robin PROPERTIES LABELS torch)
+
+  # the libtorch-free LocDiT sampler (models/locdit_fast.h) against dit_fwd / dit_sample on random
+  # weights, several shapes, one and two threads; robin_generate with the C kernel vs libtorch
+  # LocDiT; errors; ~1 s (~45 s under ASan)
+  add_executable(test_locdit_fast ${CMAKE_SOURCE_DIR}/tests/models/test_locdit_fast.c)
+  target_link_libraries(test_locdit_fast PRIVATE vrobin_lib)
+  add_test(NAME models_locdit_fast COMMAND test_locdit_fast ${CMAKE_SOURCE_DIR}/configs)
+  set_tests_properties(models_locdit_fast PROPERTIES LABELS torch)
 
   # parity with the plain-torch reference (tests/python/models_reference.py); a missing module
   # fails the test

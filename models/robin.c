@@ -14,6 +14,7 @@
 #include "models/encoders.h"
 #include "models/fsq.h"
 #include "models/locdit.h"
+#include "models/locdit_fast.h"
 #include "models/planner.h"
 #include "models/rite.h"
 
@@ -424,6 +425,9 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     int ok = Lp >= 0 && (o.no_kv_cache ||
                          (!plan_cache_init(&pc, &r->plan, B, Lp, valid, P) && !plan_prefill(&r->plan, &pc, prefix)));
     for (int i = 0; ok && i < n_rite; i++) ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
+    dit_fast *fast = NULL; /* the C kernel, with the LocDiT weights as they are now */
+    if (ok && !o.torch_dit && tt_get_default_device() == TT_CPU)
+        ok = (fast = dit_fast_new(&r->dit, o.dit_threads)) != NULL;
     double pos[P];
     plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
     tt_tensor *out = tt_zeros(TT_SHAPE(B, P, F, M), TT_F32);   /* the patches, written as they come */
@@ -449,7 +453,10 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
         ok = c && !tt_copy_(tt_select(cs, 1, k), c);
         if (ok && k >= H) { /* history patches are already in `out` */
             tt_tensor *noise = patch_noise(g, o.clip_gens, B, F, M);
-            tt_tensor *x = noise ? dit_sample(&r->dit, prev ? prev : zeros, c, noise, steps, scale) : NULL;
+            tt_tensor *ctx = prev ? prev : zeros, *x = NULL;
+            if (noise)
+                x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, steps, scale)
+                         : dit_sample(&r->dit, ctx, c, noise, steps, scale);
             ok = x && !tt_copy_(tt_select(out, 1, k), x);
             t = lap(&tm->dit, t);
             if (ok && o.on_patch) o.on_patch(o.ctx);
@@ -463,6 +470,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
         op_failed("robin_generate");
     }
     free(valid);
+    dit_fast_free(fast);
     if (!o.no_kv_cache) plan_cache_free(&pc);
     for (int i = 0; i < n_rite; i++) nn_kv_cache_free(&rc[i]);
     free(rc);

@@ -74,6 +74,14 @@ typedef struct robin_gen_opts {
      * for every patch instead of using KV caches: the benchmark's baseline; same result up to
      * float round-off. */
     int no_kv_cache;
+    /* Sample LocDiT through libtorch ops (dit_sample) instead of the libtorch-free C kernel
+     * (models/locdit_fast.h), which gives the same result up to float round-off (~1e-6) and is
+     * 2.4-4x faster on a 2-core CPU (results/bench/generate_latency.md). With CUDA as the default
+     * device the libtorch path is always taken. */
+    int torch_dit;
+    /* Threads of the C kernel: 2 = the two CFG branches of each step in parallel (the same bits;
+     * faster on idle cores, slower when other processes hold them); 0 or 1 = one thread. */
+    int dit_threads;
     robin_gen_times *times;          /* accumulates per-stage seconds; NULL: not timed */
     void (*on_patch)(void *ctx);     /* called after each sampled patch (all B clips); may be NULL */
     void *ctx;
