@@ -32,53 +32,9 @@ typedef struct contrast {
     uint64_t seed;
 } contrast;
 
-/* ---- errors: the same message in tt_last_error() and vr_error() ---- */
-
-static void vfail(const char *fmt, va_list ap) {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    vr_fail("%s", msg);
-    tt_fail("%s", msg);
-}
-
-static void *fail(const char *fmt, ...) VR_PRINTF(1, 2);
-static void *fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-static int fail_rc(const char *fmt, ...) VR_PRINTF(1, 2);
-static int fail_rc(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static void *op_failed(const char *what) {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", tt_last_error());
-    return fail("%s: %s", what, msg);
-}
-
-/* ---- init ---- */
-
-static int get_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out) {
-    int64_t v = cfg_int(c, key);
-    if (v < lo || v > hi)
-        return fail_rc("%s (%s) is %lld, expected %lld..%lld", key, cfg_origin(c, key), (long long)v, (long long)lo,
-                       (long long)hi);
-    *out = (int)v;
-    return 0;
-}
-
 static int contrast_init(vr_model *m, const cfg *c, tt_gen *g) {
     contrast *r = calloc(1, sizeof *r);
-    if (!r) return fail_rc("contrast: out of memory");
+    if (!r) return model_fail("contrast: out of memory");
     m->state = r;
     tt_params *p = m->params;
     r->seed = (uint64_t)cfg_int(c, "run.seed");
@@ -87,18 +43,20 @@ static int contrast_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->dropout = cfg_float(c, "model.dropout");
     double temp = cfg_float(c, "model.temperature");
     int text_layers = 0;
-    if (get_int(c, "model.embed_dim", 1, 1 << 16, &r->D) || get_int(c, "model.video_dim", 1, 1 << 16, &r->Dv) ||
-        get_int(c, "model.video_layers", 0, 256, &r->video_layers) ||
-        get_int(c, "model.text_layers", 0, 256, &text_layers))
+    if (model_cfg_int(c, "model.embed_dim", 1, 1 << 16, &r->D) ||
+        model_cfg_int(c, "model.video_dim", 1, 1 << 16, &r->Dv) ||
+        model_cfg_int(c, "model.video_layers", 0, 256, &r->video_layers) ||
+        model_cfg_int(c, "model.text_layers", 0, 256, &text_layers))
         return -1;
     if (!r->use_video && !r->use_text)
-        return fail_rc("contrast: model.use_video (%s) and model.use_text (%s) are both false: nothing to pair the "
-                       "music with", cfg_origin(c, "model.use_video"), cfg_origin(c, "model.use_text"));
+        return model_fail("contrast: model.use_video (%s) and model.use_text (%s) are both false: nothing to pair the "
+                          "music with",
+                          cfg_origin(c, "model.use_video"), cfg_origin(c, "model.use_text"));
     if (!(r->dropout >= 0 && r->dropout < 1))
-        return fail_rc("model.dropout (%s) = %g must be in [0, 1)", cfg_origin(c, "model.dropout"), r->dropout);
+        return model_fail("model.dropout (%s) = %g must be in [0, 1)", cfg_origin(c, "model.dropout"), r->dropout);
     if (!(temp >= 1.0 / MAX_LOGIT_SCALE && temp <= 1))
-        return fail_rc("model.temperature (%s) = %g, expected %g..1", cfg_origin(c, "model.temperature"), temp,
-                       1.0 / MAX_LOGIT_SCALE);
+        return model_fail("model.temperature (%s) = %g, expected %g..1", cfg_origin(c, "model.temperature"), temp,
+                          1.0 / MAX_LOGIT_SCALE);
     if (tagger_audio_init(&r->audio, p, "audio", c, g)) return -1;
     r->d = r->audio.d, r->n_heads = r->audio.n_heads;
     if (nn_linear_init(&r->audio_proj, p, "audio_proj", r->d, r->D, 0, g)) return -1;
@@ -108,7 +66,7 @@ static int contrast_init(vr_model *m, const cfg *c, tt_gen *g) {
             tt_mul_scalar_(r->video_in.w, 50.0 / sqrt(r->Dv)))
             return -1;
         r->video_blocks = calloc((size_t)(r->video_layers > 0 ? r->video_layers : 1), sizeof *r->video_blocks);
-        if (!r->video_blocks) return fail_rc("contrast: out of memory");
+        if (!r->video_blocks) return model_fail("contrast: out of memory");
         char name[64];
         for (int i = 0; i < r->video_layers; i++) {
             snprintf(name, sizeof name, "video.blocks.%d", i);
@@ -147,7 +105,7 @@ static tt_tensor *l2_normalise(const tt_tensor *x) {
 
 static tt_tensor *video_fwd(const contrast *r, const tt_tensor *v, double p, tt_gen *g) {
     if (tt_ndim(v) != 3 || tt_size(v, 2) != r->Dv || tt_size(v, 1) < 1)
-        return fail("contrast: video features must be [B, Tv >= 1, %d] (model.video_dim)", r->Dv);
+        return model_fail_null("contrast: video features must be [B, Tv >= 1, %d] (model.video_dim)", r->Dv);
     int64_t Tv = tt_size(v, 1);
     double pos[Tv];
     for (int64_t t = 0; t < Tv; t++) pos[t] = (double)t;
@@ -161,7 +119,7 @@ static tt_tensor *text_fwd(const contrast *r, const uint8_t *text, const int *te
     int64_t *ids;
     uint8_t *valid;
     int L;
-    if (enc_text_tokens(text, text_len, B, max_text, &ids, &valid, &L)) return op_failed("contrast text");
+    if (enc_text_tokens(text, text_len, B, max_text, &ids, &valid, &L)) return model_op_failed("contrast text");
     tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, L));
     tt_tensor *mask = tt_from_data(valid, TT_BOOL, TT_SHAPE(B, 1, 1, L));
     tt_tensor *w = tt_to_dtype(tt_from_data(valid, TT_U8, TT_SHAPE(B, L, 1)), TT_F32);
@@ -179,7 +137,7 @@ static tt_tensor *logit_scale(const contrast *r) {
 tt_tensor *contrast_info_nce(const tt_tensor *a, const tt_tensor *b, const tt_tensor *s, double *acc) {
     int64_t B = tt_size(a, 0);
     if (tt_ndim(a) != 2 || tt_ndim(b) != 2 || tt_size(b, 0) != B || tt_size(a, 1) != tt_size(b, 1) || B < 1)
-        return fail("contrast_info_nce: expected two [B, D] embeddings of the same shape");
+        return model_fail_null("contrast_info_nce: expected two [B, D] embeddings of the same shape");
     tt_tensor *logits = tt_to_dtype(tt_mul(tt_matmul(a, tt_transpose(b, 0, 1)), s), TT_F32); /* [B,B] */
     tt_tensor *lt = tt_transpose(logits, 0, 1);
     tt_tensor *y = tt_arange(0, (double)B, 1, TT_I64);
@@ -198,14 +156,14 @@ tt_tensor *contrast_info_nce(const tt_tensor *a, const tt_tensor *b, const tt_te
 static tt_tensor *contrast_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
     contrast *r = m->state;
     if (b->B < 2)
-        return fail("contrast: a batch of %d clip(s); InfoNCE needs at least 2 (the other clips are the negatives)",
-                    b->B);
+        return model_fail_null(
+            "contrast: a batch of %d clip(s); InfoNCE needs at least 2 (the other clips are the negatives)", b->B);
     if (r->use_video && (!b->video || b->Dv != r->Dv || b->Tv < 1))
-        return fail("contrast: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
-                    "model.video_dim = %d dims (or model.use_video: false)",
-                    b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
+        return model_fail_null("contrast: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
+                               "model.video_dim = %d dims (or model.use_video: false)",
+                               b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
     if (r->use_text && (!b->text || !b->text_len))
-        return fail("contrast: batch has no captions (model.use_text is true)");
+        return model_fail_null("contrast: batch has no captions (model.use_text is true)");
     double p = train ? r->dropout : 0.0;
     tt_gen *gd = train ? g : NULL;
     tt_tensor *x = tagger_audio_crops(&r->audio, b, m->norm_mean, m->norm_std, train, r->seed);
@@ -224,7 +182,7 @@ static tt_tensor *contrast_loss(vr_model *m, const vr_batch *b, int train, tt_ge
         if (lt) tt_item(lt, &v_t);
         loss = r->use_video ? tt_add(loss, lt) : lt;
     }
-    if (!loss) return op_failed("contrast loss");
+    if (!loss) return model_op_failed("contrast loss");
     if (parts) {
         tt_item(s, &scale);
         parts->n = 0;
@@ -247,7 +205,7 @@ const vr_model_ops contrast_ops = {
 /* ---- evaluation ---- */
 
 static contrast *state_of(vr_model *m) {
-    return m && m->ops == &contrast_ops ? m->state : fail("contrast: not a contrastive model");
+    return m && m->ops == &contrast_ops ? m->state : model_fail_null("contrast: not a contrastive model");
 }
 
 /* Runs f's result out of a no-grad scope. */
@@ -266,28 +224,30 @@ tt_tensor *contrast_embed_audio(vr_model *m, const tt_tensor *logmel) {
     if (!r) return NULL;
     tt_tensor *e = NO_GRAD(l2_normalise(
         nn_linear_fwd(&r->audio_proj, tt_mean(tagger_audio_windows(&r->audio, logmel), 1, 0))));
-    return e ? e : op_failed("contrast_embed_audio");
+    return e ? e : model_op_failed("contrast_embed_audio");
 }
 
 tt_tensor *contrast_embed_video(vr_model *m, const tt_tensor *video) {
     contrast *r = state_of(m);
     if (!r) return NULL;
-    if (!r->use_video) return fail("contrast_embed_video: the model has no video encoder (model.use_video false)");
+    if (!r->use_video)
+        return model_fail_null("contrast_embed_video: the model has no video encoder (model.use_video false)");
     tt_tensor *e = NO_GRAD(video_fwd(r, video, 0.0, NULL));
-    return e ? e : op_failed("contrast_embed_video");
+    return e ? e : model_op_failed("contrast_embed_video");
 }
 
 tt_tensor *contrast_embed_text(vr_model *m, const char *const *texts, int B) {
     contrast *r = state_of(m);
     if (!r) return NULL;
-    if (!r->use_text) return fail("contrast_embed_text: the model has no text encoder (model.use_text false)");
-    if (B < 1) return fail("contrast_embed_text: no captions");
+    if (!r->use_text)
+        return model_fail_null("contrast_embed_text: the model has no text encoder (model.use_text false)");
+    if (B < 1) return model_fail_null("contrast_embed_text: no captions");
     uint8_t *buf = calloc((size_t)B, MAX_TEXT);
     int *len = calloc((size_t)B, sizeof *len);
     if (!buf || !len) {
         free(buf);
         free(len);
-        return fail("contrast_embed_text: out of memory");
+        return model_fail_null("contrast_embed_text: out of memory");
     }
     for (int i = 0; i < B; i++) {
         size_t n = texts[i] ? strlen(texts[i]) : 0, cut = n < MAX_TEXT ? n : MAX_TEXT;
@@ -298,12 +258,12 @@ tt_tensor *contrast_embed_text(vr_model *m, const char *const *texts, int B) {
     tt_tensor *e = NO_GRAD(text_fwd(r, buf, len, B, MAX_TEXT, 0.0, NULL));
     free(buf);
     free(len);
-    return e ? e : op_failed("contrast_embed_text");
+    return e ? e : model_op_failed("contrast_embed_text");
 }
 
 tt_tensor *contrast_cosine(const tt_tensor *a, const tt_tensor *b) {
     if (tt_ndim(a) != 2 || tt_ndim(b) != 2 || tt_size(a, 0) != tt_size(b, 0) || tt_size(a, 1) != tt_size(b, 1))
-        return fail("contrast_cosine: expected two [B, D] embeddings of the same shape");
+        return model_fail_null("contrast_cosine: expected two [B, D] embeddings of the same shape");
     return tt_sum(tt_mul(l2_normalise(a), l2_normalise(b)), -1, 0);
 }
 

@@ -175,6 +175,49 @@ int nn_fail(const char *fmt, ...) {
     return -1;
 }
 
+static void model_vfail(const char *fmt, va_list ap) {
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    vr_fail("%s", msg);
+    tt_fail("%s", msg);
+}
+
+int model_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    model_vfail(fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void *model_fail_null(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    model_vfail(fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int model_op_failed_rc(const char *what) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", tt_last_error());
+    return model_fail("%s: %s", what, msg);
+}
+
+void *model_op_failed(const char *what) {
+    model_op_failed_rc(what);
+    return NULL;
+}
+
+int model_cfg_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out) {
+    int64_t v = cfg_int(c, key);
+    if (v < lo || v > hi)
+        return model_fail("%s (%s) is %lld, expected %lld..%lld", key, cfg_origin(c, key), (long long)v, (long long)lo,
+                          (long long)hi);
+    *out = (int)v;
+    return 0;
+}
+
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g) { return g && p > 0 ? tt_dropout(x, p, 1, g) : x; }
 
 tt_tensor *nn_block_fwd_dropout(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask, double p,

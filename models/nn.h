@@ -11,6 +11,8 @@
 #ifndef VR_NN_H
 #define VR_NN_H
 
+#include "core/config.h"
+#include "core/error.h"
 #include "core/tt.h"
 
 #ifdef __cplusplus
@@ -77,6 +79,16 @@ int nn_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+
+/* Errors of the model kinds (robin, tagger, contrast, ...): the same message in vr_error() and
+ * tt_last_error(), so callers on either side of the wrapper read it. model_fail returns -1,
+ * model_fail_null NULL; model_op_failed(_rc) prefix a failed wrapper op's message with `what`. */
+int model_fail(const char *fmt, ...) VR_PRINTF(1, 2);
+void *model_fail_null(const char *fmt, ...) VR_PRINTF(1, 2);
+void *model_op_failed(const char *what);
+int model_op_failed_rc(const char *what);
+/* An integer config key within [lo, hi] into *out, or model_fail naming the key and where it was set. */
+int model_cfg_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out);
 
 /* Training-time dropout of probability p with generator g; x itself when g is NULL or p == 0. */
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g);

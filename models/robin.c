@@ -33,55 +33,9 @@ typedef struct robin {
     locdit dit;
 } robin;
 
-/* ---- errors: the same message in tt_last_error() and vr_error() ---- */
-
-static void vfail(const char *fmt, va_list ap) {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    vr_fail("%s", msg);
-    tt_fail("%s", msg);
-}
-
-static void *fail(const char *fmt, ...) VR_PRINTF(1, 2);
-static void *fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-static int fail_rc(const char *fmt, ...) VR_PRINTF(1, 2);
-static int fail_rc(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A wrapper op failed: prefix its message with what we were doing. */
-static void *op_failed(const char *what) {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", tt_last_error());
-    return fail("%s: %s", what, msg);
-}
-
-/* ---- init ---- */
-
-/* An integer key within [lo, hi], or an error naming the key and where it was set. */
-static int get_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out) {
-    int64_t v = cfg_int(c, key);
-    if (v < lo || v > hi)
-        return fail_rc("%s (%s) is %lld, expected %lld..%lld", key, cfg_origin(c, key), (long long)v, (long long)lo,
-                       (long long)hi);
-    *out = (int)v;
-    return 0;
-}
-
 static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     robin *r = calloc(1, sizeof *r);
-    if (!r) return fail_rc("robin: out of memory");
+    if (!r) return model_fail("robin: out of memory");
     m->state = r;
     m->ops = &robin_ops;
     if (!m->params && !(m->params = tt_params_new())) return -1;
@@ -90,17 +44,19 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
 
     int planner_layers = 0, rite_layers = 0, dit_layers = 0, text_layers = 0;
     const char *latent_key = cfg_int(c, "model.latent_dim") ? "model.latent_dim" : "data.n_mels";
-    if (get_int(c, "model.d_model", 2, 1 << 16, &r->d) || get_int(c, "model.n_heads", 1, r->d, &r->n_heads) ||
-        get_int(c, "model.patch_frames", 1, 1 << 12, &r->F) || get_int(c, latent_key, 1, 1 << 16, &r->M) ||
-        get_int(c, "model.video_dim", 1, 1 << 16, &r->Dv) ||
-        get_int(c, "model.planner_layers", 1, 1024, &planner_layers) ||
-        get_int(c, "model.rite_layers", 0, 1024, &rite_layers) || get_int(c, "model.dit_layers", 1, 1024, &dit_layers) ||
-        get_int(c, "model.text_layers", 0, 1024, &text_layers) ||
-        get_int(c, "model.sample_steps", 1, 1 << 20, &r->steps))
+    if (model_cfg_int(c, "model.d_model", 2, 1 << 16, &r->d) ||
+        model_cfg_int(c, "model.n_heads", 1, r->d, &r->n_heads) ||
+        model_cfg_int(c, "model.patch_frames", 1, 1 << 12, &r->F) || model_cfg_int(c, latent_key, 1, 1 << 16, &r->M) ||
+        model_cfg_int(c, "model.video_dim", 1, 1 << 16, &r->Dv) ||
+        model_cfg_int(c, "model.planner_layers", 1, 1024, &planner_layers) ||
+        model_cfg_int(c, "model.rite_layers", 0, 1024, &rite_layers) ||
+        model_cfg_int(c, "model.dit_layers", 1, 1024, &dit_layers) ||
+        model_cfg_int(c, "model.text_layers", 0, 1024, &text_layers) ||
+        model_cfg_int(c, "model.sample_steps", 1, 1 << 20, &r->steps))
         return -1;
     if (r->d % r->n_heads || r->d % 2)
-        return fail_rc("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
-                       cfg_origin(c, "model.n_heads"), r->n_heads, cfg_origin(c, "model.d_model"), r->d);
+        return model_fail("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
+                          cfg_origin(c, "model.n_heads"), r->n_heads, cfg_origin(c, "model.d_model"), r->d);
     r->use_text = cfg_bool(c, "model.use_text");
     r->use_video = cfg_bool(c, "model.use_video");
     r->use_fsq = !strcmp(cfg_str(c, "model.quantizer"), "fsq");
@@ -111,12 +67,13 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
     if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
         !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
-        return fail_rc("model.dropout (%s) = %g, model.cond_dropout (%s) = %g and model.ctx_dropout (%s) = %g must be "
-                       "in [0, 1)",
-                       cfg_origin(c, "model.dropout"), r->dropout, cfg_origin(c, "model.cond_dropout"), r->cond_dropout,
-                       cfg_origin(c, "model.ctx_dropout"), r->ctx_dropout);
+        return model_fail(
+            "model.dropout (%s) = %g, model.cond_dropout (%s) = %g and model.ctx_dropout (%s) = %g must be "
+            "in [0, 1)",
+            cfg_origin(c, "model.dropout"), r->dropout, cfg_origin(c, "model.cond_dropout"), r->cond_dropout,
+            cfg_origin(c, "model.ctx_dropout"), r->ctx_dropout);
     if (!(r->cfg_scale >= 0))
-        return fail_rc("model.cfg_scale (%s) = %g must be >= 0", cfg_origin(c, "model.cfg_scale"), r->cfg_scale);
+        return model_fail("model.cfg_scale (%s) = %g must be >= 0", cfg_origin(c, "model.cfg_scale"), r->cfg_scale);
 
     /* parameters, in data-flow order */
     if (r->use_text && enc_text_init(&r->text, p, "text", r->d, r->n_heads, text_layers, g)) return -1;
@@ -126,17 +83,17 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     if (r->use_fsq) {
         int n = cfg_list_len(c, "model.fsq_levels"), levels[FSQ_MAX_DIMS];
         if (n < 1 || n > FSQ_MAX_DIMS)
-            return fail_rc("model.fsq_levels (%s) has %d levels, expected 1..%d", cfg_origin(c, "model.fsq_levels"), n,
-                           FSQ_MAX_DIMS);
+            return model_fail("model.fsq_levels (%s) has %d levels, expected 1..%d", cfg_origin(c, "model.fsq_levels"),
+                              n, FSQ_MAX_DIMS);
         for (int i = 0; i < n; i++) {
             int64_t l = cfg_list_int(c, "model.fsq_levels", i);
             if (l < 2 || l > 1 << 16)
-                return fail_rc("model.fsq_levels (%s): level %d is %lld, expected 2..65536",
-                               cfg_origin(c, "model.fsq_levels"), i, (long long)l);
+                return model_fail("model.fsq_levels (%s): level %d is %lld, expected 2..65536",
+                                  cfg_origin(c, "model.fsq_levels"), i, (long long)l);
             levels[i] = (int)l;
         }
         if (fsq_init(&r->fsq, p, "fsq", r->d, levels, n, g))
-            return fail_rc("model.fsq_levels (%s): %s", cfg_origin(c, "model.fsq_levels"), tt_last_error());
+            return model_fail("model.fsq_levels (%s): %s", cfg_origin(c, "model.fsq_levels"), tt_last_error());
     }
     if (r->use_rite && rite_init(&r->rite, p, "rite", r->d, r->n_heads, rite_layers, g)) return -1;
     return dit_init(&r->dit, p, "dit", r->d, r->n_heads, dit_layers, r->F, r->M, g);
@@ -156,24 +113,25 @@ static void robin_free_state(vr_model *m) {
 /* ---- batch checks and inputs ---- */
 
 static int check_batch(const robin *r, const vr_batch *b, int need_audio) {
-    if (b->B < 1) return fail_rc("robin: empty batch");
+    if (b->B < 1) return model_fail("robin: empty batch");
     if (b->T < r->F || b->T % r->F)
-        return fail_rc("robin: clips of %d latent frames (first clip '%s'), expected a positive multiple of "
-                       "model.patch_frames = %d",
-                       b->T, b->id ? b->id[0] : "?", r->F);
+        return model_fail("robin: clips of %d latent frames (first clip '%s'), expected a positive multiple of "
+                          "model.patch_frames = %d",
+                          b->T, b->id ? b->id[0] : "?", r->F);
     if (need_audio && (!b->audio || b->D != r->M))
-        return fail_rc("robin: batch latent has %d channels, the model was built for %d (model.latent_dim / data.n_mels)",
-                       b->audio ? b->D : 0, r->M);
+        return model_fail(
+            "robin: batch latent has %d channels, the model was built for %d (model.latent_dim / data.n_mels)",
+            b->audio ? b->D : 0, r->M);
     if (r->use_video && (!b->video || b->Dv != r->Dv || b->Tv < 1))
-        return fail_rc("robin: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
-                       "model.video_dim = %d dims (or model.use_video: false)",
-                       b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
+        return model_fail("robin: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
+                          "model.video_dim = %d dims (or model.use_video: false)",
+                          b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
     if (r->use_text && (!b->text || !b->text_len || b->max_text < 0))
-        return fail_rc("robin: batch has no captions (model.use_text is true)");
+        return model_fail("robin: batch has no captions (model.use_text is true)");
     for (int i = 0; r->use_text && i < b->B; i++)
         if (b->text_len[i] < 0 || b->text_len[i] > b->max_text)
-            return fail_rc("robin: clip '%s': caption length %d, expected 0..%d bytes", b->id ? b->id[i] : "?",
-                           b->text_len[i], b->max_text);
+            return model_fail("robin: clip '%s': caption length %d, expected 0..%d bytes", b->id ? b->id[i] : "?",
+                              b->text_len[i], b->max_text);
     return 0;
 }
 
@@ -183,8 +141,9 @@ static tt_tensor *normalised_audio(const vr_model *m, const vr_batch *b) {
     if (!m->norm_mean || !m->norm_std) return x;
     for (int i = 0; i < b->D; i++)
         if (!(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]) || !isfinite(m->norm_mean[i]))
-            return fail("robin: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
-                        m->norm_mean[i], m->norm_std[i]);
+            return model_fail_null(
+                "robin: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
+                m->norm_mean[i], m->norm_std[i]);
     tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(b->D));
     tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(b->D));
     return tt_div(tt_sub(x, mean), std);
@@ -202,7 +161,8 @@ static tt_tensor *prefix_of(robin *r, const vr_batch *b, double p, tt_gen *g, ui
     *Lp = -1;
     if (r->use_text) {
         int L;
-        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L)) return op_failed("robin");
+        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L))
+            return model_op_failed("robin");
         Lt = L;
         tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, Lt));
         tt_tensor *mask = tt_from_data(tvalid, TT_BOOL, TT_SHAPE(B, 1, 1, Lt));
@@ -213,7 +173,7 @@ static tt_tensor *prefix_of(robin *r, const vr_batch *b, double p, tt_gen *g, ui
     int64_t n = Lt + Tv;
     uint8_t *v = n ? malloc((size_t)(B * n)) : NULL;
     if (n && !v) {
-        fail("robin: out of memory");
+        model_fail_null("robin: out of memory");
     } else if ((!r->use_text || text) && (!r->use_video || video)) {
         for (int64_t i = 0; i < B; i++)
             for (int64_t j = 0; j < n; j++) v[i * n + j] = j < Lt ? tvalid[i * Lt + j] : 1;
@@ -254,12 +214,13 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     if (!draw->noise || tt_numel(draw->noise) != N * F * M || !draw->t || tt_numel(draw->t) != N ||
         (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)) ||
         (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)))
-        return fail("robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
-                    "or NULL",
-                    (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
+        return model_fail_null(
+            "robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
+            "or NULL",
+            (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
     double p = dropout_gen ? r->dropout : 0.0;
 
-    tt_tensor *x = normalised_audio(m, b);                                      /* [B,T,M] */
+    tt_tensor *x = normalised_audio(m, b); /* [B,T,M] */
     if (!x) return NULL;
     tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
     tt_tensor *codes = NULL;
@@ -279,17 +240,17 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     tt_tensor *target = tt_sub(x1, noise);
     tt_tensor *v = dit_fwd(&r->dit, ctx, xt, t, c, p, dropout_gen);               /* [N,F,M] */
     tt_tensor *loss = tt_mse_loss(v, target);
-    if (!loss) return op_failed("robin loss");
+    if (!loss) return model_op_failed("robin loss");
 
     if (parts) {
         parts->n = 0;
         double flow;
-        if (tt_item(loss, &flow)) return op_failed("robin loss");
+        if (tt_item(loss, &flow)) return model_op_failed("robin loss");
         parts->name[parts->n] = "flow";
         parts->value[parts->n++] = flow;
         if (r->use_fsq) {
             double usage, perplexity;
-            if (fsq_stats(&r->fsq, codes, &usage, &perplexity)) return op_failed("robin FSQ stats");
+            if (fsq_stats(&r->fsq, codes, &usage, &perplexity)) return model_op_failed("robin FSQ stats");
             parts->name[parts->n] = "fsq_usage";
             parts->value[parts->n++] = usage;
             parts->name[parts->n] = "fsq_perplexity";
@@ -308,7 +269,7 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
     int use_drop = train && r->cond_dropout > 0, use_ctx_drop = train && r->ctx_dropout > 0;
     tt_tensor **noise = calloc((size_t)b->B * 4, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
               **ctx_drop = noise + 3 * b->B;
-    if (!noise) return fail_rc("robin loss: out of memory");
+    if (!noise) return model_fail("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
         /* batches made by hand (tests) may have no clip indices: their position stands in */
@@ -333,9 +294,9 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
 static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
     robin *r = m->state;
     if (check_batch(r, b, 1)) return NULL;
-    if (train && r->dropout > 0 && !g) return fail("robin loss: model.dropout needs a generator");
+    if (train && r->dropout > 0 && !g) return model_fail_null("robin loss: model.dropout needs a generator");
     robin_draw draw;
-    if (draw_for_batch(r, b, train, &draw)) return op_failed("robin loss");
+    if (draw_for_batch(r, b, train, &draw)) return model_op_failed("robin loss");
     return robin_loss_with(m, b, &draw, train ? g : NULL, parts);
 }
 
@@ -350,9 +311,9 @@ tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *late
     tt_tensor *x = latent ? (tt_tensor *)latent : normalised_audio(m, b);
     if (latent && (tt_ndim(latent) != 3 || tt_size(latent, 0) != b->B || tt_size(latent, 1) != b->T ||
                    tt_size(latent, 2) != r->M))
-        return fail("robin_condition: latent must be [%d, %d, %d]", b->B, b->T, r->M);
+        return model_fail_null("robin_condition: latent must be [%d, %d, %d]", b->B, b->T, r->M);
     tt_tensor *c = conditions(r, b, tt_reshape(x, TT_SHAPE(b->B, P, r->F * r->M)), 0.0, NULL, NULL);
-    return c ? c : op_failed("robin_condition");
+    return c ? c : model_op_failed("robin_condition");
 }
 
 /* Generation's stage clock: add the seconds since t to *acc and return the new start. */
@@ -366,7 +327,7 @@ static double lap(double *acc, double t) {
 static tt_tensor *patch_noise(tt_gen *g, tt_gen **clip_gens, int64_t B, int64_t F, int64_t M) {
     if (!clip_gens) return tt_randn(g, TT_SHAPE(B, F, M), TT_F32);
     tt_tensor **rows = malloc(sizeof *rows * (size_t)B);
-    if (!rows) return fail("robin_generate: out of memory");
+    if (!rows) return model_fail_null("robin_generate: out of memory");
     for (int64_t i = 0; i < B; i++) rows[i] = tt_randn(clip_gens[i], TT_SHAPE(1, F, M), TT_F32);
     tt_tensor *x = tt_cat(rows, (int)B, 0);
     free(rows);
@@ -393,18 +354,20 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     if (cond_out) *cond_out = NULL;
     if (check_batch(r, b, 0)) return NULL;
     int64_t B = b->B, P = b->T / r->F, F = r->F, M = r->M, d = r->d, H = 0;
-    if (!g && !o.clip_gens) return fail("robin_generate: needs a generator for the sampling noise (g or clip_gens)");
+    if (!g && !o.clip_gens)
+        return model_fail_null("robin_generate: needs a generator for the sampling noise (g or clip_gens)");
     for (int64_t i = 0; o.clip_gens && i < B; i++)
         if (!o.clip_gens[i])
-            return fail("robin_generate: clip '%s' has no noise generator (clip_gens[%lld] is NULL)",
-                        b->id ? b->id[i] : "?", (long long)i);
+            return model_fail_null("robin_generate: clip '%s' has no noise generator (clip_gens[%lld] is NULL)",
+                                   b->id ? b->id[i] : "?", (long long)i);
     if (o.history) {
         const tt_tensor *h = o.history;
         if (tt_ndim(h) != 3 || tt_size(h, 0) != B || tt_size(h, 2) != M || tt_size(h, 1) % F || tt_size(h, 1) > b->T)
-            return fail("robin_generate: history must be [%lld, H*%lld, %lld] with H <= %lld patches (first clip '%s'); "
-                        "got %d dims, [%lld, %lld, %lld]",
-                        (long long)B, (long long)F, (long long)M, (long long)P, b->id ? b->id[0] : "?", tt_ndim(h),
-                        (long long)tt_size(h, 0), (long long)tt_size(h, 1), (long long)tt_size(h, 2));
+            return model_fail_null(
+                "robin_generate: history must be [%lld, H*%lld, %lld] with H <= %lld patches (first clip '%s'); "
+                "got %d dims, [%lld, %lld, %lld]",
+                (long long)B, (long long)F, (long long)M, (long long)P, b->id ? b->id[0] : "?", tt_ndim(h),
+                (long long)tt_size(h, 0), (long long)tt_size(h, 1), (long long)tt_size(h, 2));
         H = tt_size(h, 1) / F;
     }
     int steps = o.steps > 0 ? o.steps : r->steps;
@@ -414,7 +377,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     plan_cache pc = {0};
     int n_rite = r->use_rite && !o.no_kv_cache ? r->rite.n_layers : 0;
     nn_kv_cache *rc = calloc(n_rite ? n_rite : 1, sizeof *rc);
-    if (!rc) return fail("robin_generate: out of memory");
+    if (!rc) return model_fail_null("robin_generate: out of memory");
 
     tt_no_grad_begin();
     tt_scope_begin();
@@ -467,7 +430,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
         latent = tt_keep(tt_reshape(out, TT_SHAPE(B, P * F, M)));
         if (cond_out) conds = tt_keep(cs);
     } else {
-        op_failed("robin_generate");
+        model_op_failed("robin_generate");
     }
     free(valid);
     dit_fast_free(fast);

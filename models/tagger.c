@@ -22,49 +22,6 @@
 
 #define EVAL_MAX_TEXT 256 /* caption bytes per clip, as the trainer's loader */
 
-/* ---- errors: the same message in tt_last_error() and vr_error() ---- */
-
-static void vfail(const char *fmt, va_list ap) {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    vr_fail("%s", msg);
-    tt_fail("%s", msg);
-}
-
-static void *fail(const char *fmt, ...) VR_PRINTF(1, 2);
-static void *fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-static int fail_rc(const char *fmt, ...) VR_PRINTF(1, 2);
-static int fail_rc(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A wrapper op failed: prefix its message with what we were doing. */
-static int op_failed(const char *what) {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", tt_last_error());
-    return fail_rc("%s: %s", what, msg);
-}
-
-static int get_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out) {
-    int64_t v = cfg_int(c, key);
-    if (v < lo || v > hi)
-        return fail_rc("%s (%s) is %lld, expected %lld..%lld", key, cfg_origin(c, key), (long long)v, (long long)lo,
-                       (long long)hi);
-    *out = (int)v;
-    return 0;
-}
-
 /* ---- the audio encoder ---- */
 
 static int conv_init(nn_linear *l, tt_params *p, const char *name, int cin, int cout, tt_gen *g) {
@@ -81,26 +38,27 @@ static int conv_init(nn_linear *l, tt_params *p, const char *name, int cin, int 
 int tagger_audio_init(tagger_audio *a, tt_params *p, const char *prefix, const cfg *c, tt_gen *g) {
     memset(a, 0, sizeof *a);
     const char *mkey = cfg_int(c, "model.latent_dim") ? "model.latent_dim" : "data.n_mels";
-    if (get_int(c, mkey, 1, 1 << 16, &a->M) || get_int(c, "model.d_model", 2, 1 << 16, &a->d) ||
-        get_int(c, "model.n_heads", 1, a->d, &a->n_heads) || get_int(c, "model.audio_layers", 0, 256, &a->n_layers) ||
-        get_int(c, "model.crop_frames", 0, 1 << 24, &a->crop) ||
-        get_int(c, "model.cnn_time_stages", 0, TAGGER_MAX_STAGES, &a->time_stages) ||
-        get_int(c, "model.audio_lags", 0, 4096, &a->lags))
+    if (model_cfg_int(c, mkey, 1, 1 << 16, &a->M) || model_cfg_int(c, "model.d_model", 2, 1 << 16, &a->d) ||
+        model_cfg_int(c, "model.n_heads", 1, a->d, &a->n_heads) ||
+        model_cfg_int(c, "model.audio_layers", 0, 256, &a->n_layers) ||
+        model_cfg_int(c, "model.crop_frames", 0, 1 << 24, &a->crop) ||
+        model_cfg_int(c, "model.cnn_time_stages", 0, TAGGER_MAX_STAGES, &a->time_stages) ||
+        model_cfg_int(c, "model.audio_lags", 0, 4096, &a->lags))
         return -1;
     if (a->d % a->n_heads || a->d % 2)
-        return fail_rc("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
-                       cfg_origin(c, "model.n_heads"), a->n_heads, cfg_origin(c, "model.d_model"), a->d);
+        return model_fail("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
+                          cfg_origin(c, "model.n_heads"), a->n_heads, cfg_origin(c, "model.d_model"), a->d);
     a->n_stages = cfg_list_len(c, "model.cnn_channels");
     if (a->n_stages < 1 || a->n_stages > TAGGER_MAX_STAGES)
-        return fail_rc("model.cnn_channels (%s) has %d stages, expected 1..%d", cfg_origin(c, "model.cnn_channels"),
-                       a->n_stages, TAGGER_MAX_STAGES);
+        return model_fail("model.cnn_channels (%s) has %d stages, expected 1..%d", cfg_origin(c, "model.cnn_channels"),
+                          a->n_stages, TAGGER_MAX_STAGES);
     char name[256];
     int cin = 1, m = a->M;
     for (int s = 0; s < a->n_stages; s++) {
         int64_t ch = cfg_list_int(c, "model.cnn_channels", s);
         if (ch < 1 || ch > 4096)
-            return fail_rc("model.cnn_channels (%s): stage %d has %lld channels, expected 1..4096",
-                           cfg_origin(c, "model.cnn_channels"), s, (long long)ch);
+            return model_fail("model.cnn_channels (%s): stage %d has %lld channels, expected 1..4096",
+                              cfg_origin(c, "model.cnn_channels"), s, (long long)ch);
         snprintf(name, sizeof name, "%s.conv.%d.down", prefix, s);
         if (conv_init(&a->down[s], p, name, cin, (int)ch, g)) return -1;
         snprintf(name, sizeof name, "%s.conv.%d.res", prefix, s);
@@ -114,7 +72,7 @@ int tagger_audio_init(tagger_audio *a, tt_params *p, const char *prefix, const c
     if (nn_linear_init(&a->in, p, name, cin * m, a->d, 1, g) || tt_mul_scalar_(a->in.w, 50.0 / sqrt(cin * m)))
         return -1;
     a->blocks = calloc((size_t)(a->n_layers > 0 ? a->n_layers : 1), sizeof *a->blocks);
-    if (!a->blocks) return fail_rc("tagger: out of memory");
+    if (!a->blocks) return model_fail("tagger: out of memory");
     for (int i = 0; i < a->n_layers; i++) {
         snprintf(name, sizeof name, "%s.blocks.%d", prefix, i);
         if (nn_block_init(&a->blocks[i], p, name, a->d, a->n_heads, 4 * a->d, 0, g)) return -1;
@@ -135,7 +93,7 @@ static tt_tensor *autocorrelation(const tagger_audio *a, const tt_tensor *u) {
     r = tt_sub(r, tt_mean(r, 1, 1));
     tt_tensor *var = tt_add_scalar(tt_mean(tt_square(r), 1, 0), 1e-5); /* [B,R] */
     tt_tensor **ac = malloc((size_t)a->lags * sizeof *ac);
-    if (!ac) return fail("audio encoder: out of memory");
+    if (!ac) return model_fail_null("audio encoder: out of memory");
     for (int k = 1; k <= a->lags; k++)
         ac[k - 1] = k < T ? tt_div(tt_mean(tt_mul(tt_slice(r, 1, 0, T - k, 1), tt_slice(r, 1, k, T, 1)), 1, 0), var)
                           : tt_zeros(TT_SHAPE(B, TAGGER_RHYTHM_DIM), TT_F32);
@@ -151,8 +109,8 @@ void tagger_audio_free(tagger_audio *a) {
 
 tt_tensor *tagger_audio_fwd(const tagger_audio *a, const tt_tensor *x, double p, tt_gen *g) {
     if (tt_ndim(x) != 3 || tt_size(x, 2) != a->M || tt_size(x, 1) < 1)
-        return fail("audio encoder: input must be [B, T >= 1, %d] latents, got %d dims (last %lld)", a->M, tt_ndim(x),
-                    (long long)tt_size(x, -1));
+        return model_fail_null("audio encoder: input must be [B, T >= 1, %d] latents, got %d dims (last %lld)", a->M,
+                               tt_ndim(x), (long long)tt_size(x, -1));
     tt_tensor *h = tt_unsqueeze(x, 1); /* [B,1,T,M] */
     for (int s = 0; s < a->n_stages; s++) {
         /* stride (1, 2) as the stride-1 convolution at every other mel bin: the rhythm keeps its
@@ -182,12 +140,12 @@ static void windows_of(const tagger_audio *a, int64_t T, int64_t *W, int64_t *ho
 
 tt_tensor *tagger_audio_windows(const tagger_audio *a, const tt_tensor *x) {
     if (tt_ndim(x) != 3 || tt_size(x, 2) != a->M || tt_size(x, 1) < 1)
-        return fail("audio encoder: input must be [B, T >= 1, %d] latents, got %d dims (last %lld)", a->M, tt_ndim(x),
-                    (long long)tt_size(x, -1));
+        return model_fail_null("audio encoder: input must be [B, T >= 1, %d] latents, got %d dims (last %lld)", a->M,
+                               tt_ndim(x), (long long)tt_size(x, -1));
     int64_t B = tt_size(x, 0), T = tt_size(x, 1), W, hop, n;
     windows_of(a, T, &W, &hop, &n);
     tt_tensor **w = malloc((size_t)n * sizeof *w);
-    if (!w) return fail("audio encoder: out of memory");
+    if (!w) return model_fail_null("audio encoder: out of memory");
     for (int64_t k = 0; k < n; k++) {
         int64_t s = k * hop < T - W ? k * hop : T - W;
         w[k] = tt_slice(x, 1, s, s + W, 1);
@@ -199,19 +157,22 @@ tt_tensor *tagger_audio_windows(const tagger_audio *a, const tt_tensor *x) {
 
 tt_tensor *tagger_audio_crops(const tagger_audio *a, const vr_batch *b, const float *mean, const float *std, int train,
                               uint64_t seed) {
-    if (b->B < 1 || b->T < 1 || !b->audio) return fail("audio encoder: empty batch");
+    if (b->B < 1 || b->T < 1 || !b->audio) return model_fail_null("audio encoder: empty batch");
     if (b->D != a->M)
-        return fail("audio encoder: the batch's latents have %d channels, the model reads %d (model.latent_dim / "
-                    "data.n_mels)", b->D, a->M);
+        return model_fail_null(
+            "audio encoder: the batch's latents have %d channels, the model reads %d (model.latent_dim / "
+            "data.n_mels)",
+            b->D, a->M);
     for (int i = 0; mean && i < b->D; i++)
         if (!(std[i] > 0) || !isfinite(std[i]) || !isfinite(mean[i]))
-            return fail("audio encoder: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0",
-                        i, mean[i], std[i]);
+            return model_fail_null(
+                "audio encoder: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
+                mean[i], std[i]);
     int64_t W, hop, n;
     windows_of(a, b->T, &W, &hop, &n);
     size_t M = (size_t)a->M;
     float *buf = malloc((size_t)b->B * (size_t)W * M * sizeof *buf);
-    if (!buf) return fail("audio encoder: out of memory for %d crops of %lld frames", b->B, (long long)W);
+    if (!buf) return model_fail_null("audio encoder: out of memory for %d crops of %lld frames", b->B, (long long)W);
     for (int i = 0; i < b->B; i++) {
         int64_t off = (b->T - W) / 2;
         if (train && W < b->T) {
@@ -254,7 +215,7 @@ typedef struct tagger {
 
 static int add_class(tagger *t, int h, const char *name) {
     char *s = strdup(name);
-    if (!s) return fail_rc("tagger: out of memory");
+    if (!s) return model_fail("tagger: out of memory");
     t->classes[h][t->n_classes[h]++] = s;
     return 0;
 }
@@ -264,25 +225,25 @@ static int head_classes(tagger *t, int h, int k, const cfg *c) {
     const char *key = KIND_VOCAB[k];
     int n = cfg_list_len(c, key), nc = k == TAGGER_TEMPO ? n + 1 : n;
     if (nc < 2 || nc > 4096)
-        return fail_rc("%s (%s) gives %d classes, expected 2..4096", key, cfg_origin(c, key), nc);
-    if (!(t->classes[h] = calloc((size_t)nc, sizeof *t->classes[h]))) return fail_rc("tagger: out of memory");
+        return model_fail("%s (%s) gives %d classes, expected 2..4096", key, cfg_origin(c, key), nc);
+    if (!(t->classes[h] = calloc((size_t)nc, sizeof *t->classes[h]))) return model_fail("tagger: out of memory");
     if (k != TAGGER_TEMPO) {
         for (int i = 0; i < n; i++) {
             const char *v = cfg_list_str(c, key, i);
             for (int j = 0; j < i; j++)
                 if (!strcmp(v, t->classes[h][j]))
-                    return fail_rc("%s (%s): '%s' is listed twice", key, cfg_origin(c, key), v);
-            if (!v[0]) return fail_rc("%s (%s): entry %d is empty", key, cfg_origin(c, key), i);
+                    return model_fail("%s (%s): '%s' is listed twice", key, cfg_origin(c, key), v);
+            if (!v[0]) return model_fail("%s (%s): entry %d is empty", key, cfg_origin(c, key), i);
             if (add_class(t, h, v)) return -1;
         }
         return 0;
     }
-    if (!(t->edges = calloc((size_t)n, sizeof *t->edges))) return fail_rc("tagger: out of memory");
+    if (!(t->edges = calloc((size_t)n, sizeof *t->edges))) return model_fail("tagger: out of memory");
     for (int i = 0; i < n; i++) {
         t->edges[i] = cfg_list_float(c, key, i);
         if (!isfinite(t->edges[i]) || (i > 0 && !(t->edges[i] > t->edges[i - 1])))
-            return fail_rc("%s (%s): the edges must be finite and increasing (entry %d is %g)", key,
-                           cfg_origin(c, key), i, t->edges[i]);
+            return model_fail("%s (%s): the edges must be finite and increasing (entry %d is %g)", key,
+                              cfg_origin(c, key), i, t->edges[i]);
     }
     char name[64];
     for (int i = 0; i <= n; i++) {
@@ -296,28 +257,28 @@ static int head_classes(tagger *t, int h, int k, const cfg *c) {
 
 static int tagger_init(vr_model *m, const cfg *c, tt_gen *g) {
     tagger *t = calloc(1, sizeof *t);
-    if (!t) return fail_rc("tagger: out of memory");
+    if (!t) return model_fail("tagger: out of memory");
     m->state = t;
     t->seed = (uint64_t)cfg_int(c, "run.seed");
     t->dropout = cfg_float(c, "model.dropout");
     if (!(t->dropout >= 0 && t->dropout < 1))
-        return fail_rc("model.dropout (%s) = %g must be in [0, 1)", cfg_origin(c, "model.dropout"), t->dropout);
-    if (get_int(c, "model.embed_dim", 1, 1 << 16, &t->E)) return -1;
+        return model_fail("model.dropout (%s) = %g must be in [0, 1)", cfg_origin(c, "model.dropout"), t->dropout);
+    if (model_cfg_int(c, "model.embed_dim", 1, 1 << 16, &t->E)) return -1;
     int n = cfg_list_len(c, "model.tagger_heads");
     if (n < 1 || n > TAGGER_MAX_HEADS)
-        return fail_rc("model.tagger_heads (%s) lists %d heads, expected 1..%d of instrument, pattern, tempo, mode",
-                       cfg_origin(c, "model.tagger_heads"), n, TAGGER_MAX_HEADS);
+        return model_fail("model.tagger_heads (%s) lists %d heads, expected 1..%d of instrument, pattern, tempo, mode",
+                          cfg_origin(c, "model.tagger_heads"), n, TAGGER_MAX_HEADS);
     for (int h = 0; h < n; h++) {
         const char *name = cfg_list_str(c, "model.tagger_heads", h);
         int k = 0;
         while (k < TAGGER_N_KINDS && strcmp(name, KIND_NAMES[k])) k++;
         if (k == TAGGER_N_KINDS)
-            return fail_rc("model.tagger_heads (%s): unknown head '%s', expected instrument, pattern, tempo or mode",
-                           cfg_origin(c, "model.tagger_heads"), name);
+            return model_fail("model.tagger_heads (%s): unknown head '%s', expected instrument, pattern, tempo or mode",
+                              cfg_origin(c, "model.tagger_heads"), name);
         for (int j = 0; j < h; j++)
             if (t->kind[j] == k)
-                return fail_rc("model.tagger_heads (%s): '%s' is listed twice", cfg_origin(c, "model.tagger_heads"),
-                               name);
+                return model_fail("model.tagger_heads (%s): '%s' is listed twice", cfg_origin(c, "model.tagger_heads"),
+                                  name);
         t->kind[h] = k;
         t->n_heads = h + 1;
         if (head_classes(t, h, k, c)) return -1;
@@ -368,9 +329,9 @@ int tagger_classes_of(const vr_model *m, const char *id, const char *labels_json
     cJSON *l = labels_json ? cJSON_Parse(labels_json) : NULL;
     int rc = 0;
     if (!cJSON_IsObject(l)) {
-        rc = fail_rc("tagger: clip '%s': labels are %s, expected a JSON object with %s", id,
-                     labels_json ? "not a JSON object" : "missing (the batch carries no labels_json)",
-                     KIND_LABEL[t->kind[0]]);
+        rc = model_fail("tagger: clip '%s': labels are %s, expected a JSON object with %s", id,
+                        labels_json ? "not a JSON object" : "missing (the batch carries no labels_json)",
+                        KIND_LABEL[t->kind[0]]);
         goto done;
     }
     for (int h = 0; h < t->n_heads && !rc; h++) {
@@ -378,8 +339,8 @@ int tagger_classes_of(const vr_model *m, const char *id, const char *labels_json
         cJSON *v = cJSON_GetObjectItemCaseSensitive(l, KIND_LABEL[k]);
         if (k == TAGGER_TEMPO) {
             if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-                rc = fail_rc("tagger: clip '%s': label 'tempo_bpm' is %s, expected a finite number (the tempo head)",
-                             id, v ? "not a finite number" : "missing");
+                rc = model_fail("tagger: clip '%s': label 'tempo_bpm' is %s, expected a finite number (the tempo head)",
+                                id, v ? "not a finite number" : "missing");
                 break;
             }
             int b = 0;
@@ -388,8 +349,8 @@ int tagger_classes_of(const vr_model *m, const char *id, const char *labels_json
             continue;
         }
         if (!cJSON_IsString(v)) {
-            rc = fail_rc("tagger: clip '%s': label '%s' is %s, expected a string (the %s head)", id, KIND_LABEL[k],
-                         v ? "not a string" : "missing", KIND_NAMES[k]);
+            rc = model_fail("tagger: clip '%s': label '%s' is %s, expected a string (the %s head)", id, KIND_LABEL[k],
+                            v ? "not a string" : "missing", KIND_NAMES[k]);
             break;
         }
         cls[h] = -1;
@@ -401,8 +362,8 @@ int tagger_classes_of(const vr_model *m, const char *id, const char *labels_json
             known[0] = 0;
             for (int j = 0; j < t->n_classes[h] && at < sizeof known; j++)
                 at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", j ? ", " : "", t->classes[h][j]);
-            rc = fail_rc("tagger: clip '%s': %s '%s' is not in %s (%s)", id, KIND_LABEL[k], v->valuestring,
-                         KIND_VOCAB[k], known);
+            rc = model_fail("tagger: clip '%s': %s '%s' is not in %s (%s)", id, KIND_LABEL[k], v->valuestring,
+                            KIND_VOCAB[k], known);
         }
     }
 done:
@@ -419,10 +380,10 @@ static int heads_fwd(const tagger *t, const tt_tensor *pooled, tt_tensor **emb, 
 
 static tt_tensor *tagger_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
     tagger *t = m->state;
-    if (b->B < 1) return fail("tagger: empty batch");
-    if (!b->labels_json) return fail("tagger: the batch carries no labels (labels_json)");
+    if (b->B < 1) return model_fail_null("tagger: empty batch");
+    if (!b->labels_json) return model_fail_null("tagger: the batch carries no labels (labels_json)");
     int64_t *target = malloc((size_t)b->B * TAGGER_MAX_HEADS * sizeof *target);
-    if (!target) return fail("tagger: out of memory");
+    if (!target) return model_fail_null("tagger: out of memory");
     for (int i = 0; i < b->B; i++) {
         int cls[TAGGER_MAX_HEADS];
         if (tagger_classes_of(m, b->id ? b->id[i] : NULL, b->labels_json[i], cls)) {
@@ -436,7 +397,7 @@ static tt_tensor *tagger_loss(vr_model *m, const vr_batch *b, int train, tt_gen 
     tt_tensor *emb, *logits[TAGGER_MAX_HEADS], *loss = NULL;
     if (!pooled || heads_fwd(t, pooled, &emb, logits)) {
         free(target);
-        op_failed("tagger loss");
+        model_op_failed_rc("tagger loss");
         return NULL;
     }
     if (parts) parts->n = 0;
@@ -452,12 +413,12 @@ static tt_tensor *tagger_loss(vr_model *m, const vr_batch *b, int train, tt_gen 
         }
     }
     free(target);
-    if (!loss) op_failed("tagger loss");
+    if (!loss) model_op_failed_rc("tagger loss");
     return loss;
 }
 
 int tagger_embed_logits(vr_model *m, const tt_tensor *logmel, tt_tensor **emb, tt_tensor **logits) {
-    if (!m || m->ops != &tagger_ops) return fail_rc("tagger_embed_logits: not a tagger model");
+    if (!m || m->ops != &tagger_ops) return model_fail("tagger_embed_logits: not a tagger model");
     tagger *t = m->state;
     tt_tensor *e = NULL, *lg[TAGGER_MAX_HEADS];
     tt_no_grad_begin();
@@ -475,7 +436,7 @@ int tagger_embed_logits(vr_model *m, const tt_tensor *logmel, tt_tensor **emb, t
         if (emb) *emb = tt_keep(e);
         for (int h = 0; logits && h < t->n_heads; h++) logits[h] = tt_keep(lg[h]);
     } else {
-        op_failed("tagger_embed_logits");
+        model_op_failed_rc("tagger_embed_logits");
     }
     tt_scope_end();
     tt_no_grad_end();
