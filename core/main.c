@@ -10,6 +10,7 @@
 #include "data/shard.h"
 #include "eval/beats.h"
 #include "eval/eval.h"
+#include "eval/retrieval.h"
 #include "eval/table.h"
 #include "infer/export.h"
 #include "infer/generate.h"
@@ -32,6 +33,7 @@ static const command COMMANDS[] = {
     {"export", vr_cmd_export, "write a run's EMA weights (+ config, normalisation) as one file for generate"},
     {"generate", vr_cmd_generate, "generate music for a video: wav/flac, or muxed into mp4/mkv/webm"},
     {"eval", vr_cmd_eval, "score a system on a benchmark: FAD/FAD-inf, PRDC, beats, tempo, key (+ oracle rows)"},
+    {"retrieve", vr_cmd_retrieve, "the retrieval baseline: each test clip gets the nearest training clip's music"},
     {"table", vr_cmd_table, "merge eval results into paper-shaped Markdown/CSV/JSON tables and gnuplot PNGs"},
     {"report", vr_cmd_report, "HTML listening report of eval results: videos with the music, reference, spectrograms"},
     {"tagger-eval", tagger_cmd_eval, "per-head accuracy of an exported audio tagger on labelled shards"},
