@@ -48,14 +48,16 @@ const cfg_key_spec vr_schema[] = {
     {"model.n_heads", CFG_INT, "4", "Attention heads; must divide model.d_model.", NULL},
     {"model.planner_layers", CFG_INT, "6", "Layers of the causal planner over text, video and audio history.", NULL},
     {"model.rite_layers", CFG_INT, "2", "Layers of RITE, the residual transformer over the quantised plan; 0 = no RITE.", NULL},
-    {"model.dit_layers", CFG_INT, "4", "Layers of the local DiT that generates one latent patch.", NULL},
+    {"model.dit_layers", CFG_INT, "4",
+     "Layers of the local DiT that generates one latent patch (fullseq_dit: of the DiT over the whole clip).", NULL},
     {"model.patch_frames", CFG_INT, "5", "Mel frames per latent patch (5 at 50 fps = 100 ms, one per video frame).",
      NULL},
     {"model.fsq_levels", CFG_LIST_INT, "[8, 8, 8, 5, 5, 5]", "FSQ levels per plan dimension; codebook size is their product.",
      NULL},
     {"model.dropout", CFG_FLOAT, "0.0", "Dropout probability in the transformers during training.", NULL},
     {"model.kind", CFG_STRING, "robin",
-     "Model to build: `robin` is planner + FSQ + RITE + LocDiT (models/robin.h); `tagger` and `contrast` are the "
+     "Model to build: `robin` is planner + FSQ + RITE + LocDiT (models/robin.h); `fullseq_dit` is the "
+     "non-autoregressive full-sequence DiT baseline (models/fullseq.h); `tagger` and `contrast` are the "
      "evaluation models (models/tagger.h, models/contrast.h).",
      NULL},
     {"model.text_layers", CFG_INT, "2", "Layers of the text encoder over caption bytes (non-causal, padding masked).", NULL},
@@ -74,7 +76,8 @@ const cfg_key_spec vr_schema[] = {
      "Probability of hiding the previous patch (the LocDiT's context) in training, so the DiT must learn to read "
      "the plan; without it the plan is unneeded and FSQ collapses to one code.",
      NULL},
-    {"model.sample_steps", CFG_INT, "20", "Euler steps of the LocDiT flow sampler per patch at generation.", NULL},
+    {"model.sample_steps", CFG_INT, "20",
+     "Euler steps of the flow sampler at generation: per patch (LocDiT), or over the whole clip (fullseq_dit).", NULL},
     {"model.cfg_scale", CFG_FLOAT, "2.0", "Classifier-free guidance scale at generation; 1 = no guidance.", NULL},
 
     /* model: the evaluation models, tagger and contrast (models/tagger.h, models/contrast.h) */

@@ -25,6 +25,7 @@
 #include "data/manifest.h"
 #include "data/media.h"
 #include "infer/export.h"
+#include "models/fullseq.h"
 #include "train/registry.h"
 
 #define GEN_MAX_TEXT 256      /* caption bytes per clip the model was trained with (the loader's max_text) */
@@ -62,8 +63,9 @@ static float *json_floats(const char *path, const char *key, const char *text, i
 
 /* The model from g->c (set) with the feature settings g->fps.. (set): shapes, threads, weights. */
 static int build_model(vr_generator *g, const char *what, uint64_t init_seed) {
-    if (strcmp(cfg_str(g->c, "model.kind"), "robin"))
-        return vr_fail("%s: model.kind is '%s'; generate runs the robin model", what, cfg_str(g->c, "model.kind"));
+    const char *kind = cfg_str(g->c, "model.kind");
+    if (strcmp(kind, "robin") && strcmp(kind, "fullseq_dit"))
+        return vr_fail("%s: model.kind is '%s'; generate runs the robin and fullseq_dit models", what, kind);
     g->M = cfg_int(g->c, "model.latent_dim") ? (int)cfg_int(g->c, "model.latent_dim") : g->n_mels;
     if (g->M != g->n_mels)
         return vr_fail("%s: the model's latent has %d channels but the mel has %d bins: generate decodes log-mel "
@@ -296,7 +298,15 @@ int vr_gen_latents(vr_generator *g, vr_gen_clip *const *clips, int n, const robi
                       .video = video, .text = text, .text_len = text_len, .id = ids};
         tt_scope_begin();
         o.history = H ? tt_slice(run, 1, s * F, (s + H) * F, 1) : NULL;
-        tt_tensor *x = robin_generate(&g->m, &b, &o, NULL, NULL);
+        tt_tensor *x;
+        if (g->m.ops == &fullseq_ops) { /* the baseline samples the window's patches at once */
+            fullseq_gen_opts fo = {.steps = o.steps, .cfg_scale = o.cfg_scale, .history = o.history, .clip_gens = gens,
+                                   .seconds = o.times ? &o.times->dit : NULL};
+            x = fullseq_generate(&g->m, &b, &fo, NULL);
+            for (int64_t k = H; x && o.on_patch && k < P; k++) o.on_patch(o.ctx);
+        } else {
+            x = robin_generate(&g->m, &b, &o, NULL, NULL);
+        }
         ok = x && !tt_copy_(tt_slice(run, 1, (s + H) * F, (s + P) * F, 1), tt_slice(x, 1, H * F, P * F, 1));
         if (!ok)
             vr_fail("%s: window %d (%.1f-%.1f s): %s", clips[0]->id, w, (double)(s * F) / g->mel_fps,

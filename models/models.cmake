@@ -2,7 +2,7 @@
 target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/models/encoders.c ${CMAKE_SOURCE_DIR}/models/planner.c ${CMAKE_SOURCE_DIR}/models/fsq.c
   ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c
-  ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c
+  ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c ${CMAKE_SOURCE_DIR}/models/fullseq.c
   ${CMAKE_SOURCE_DIR}/models/locdit_fast.c)
 
 if(VROBIN_TESTS)
@@ -31,6 +31,23 @@ if(VROBIN_TESTS)
     COMMAND ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/models/parity_models.py
             $<TARGET_FILE:test_models_parity> ${CMAKE_BINARY_DIR}/tests/models/parity)
   set_tests_properties(models_parity PROPERTIES LABELS "torch;python")
+
+  # the full-sequence DiT baseline (models/fullseq.h): config errors, per-clip draws (a clip's
+  # loss does not depend on its batch), sampling determinism and history; then parity of the loss,
+  # every gradient, the velocity and the CFG sampler with a plain-torch reference
+  # (tests/models/parity_fullseq.py); then SynthV2M tiny -> train a few steps -> export -> generate
+  add_executable(test_fullseq ${CMAKE_SOURCE_DIR}/tests/models/test_fullseq.c)
+  target_link_libraries(test_fullseq PRIVATE vrobin_lib)
+  add_test(NAME models_fullseq COMMAND test_fullseq)
+  set_tests_properties(models_fullseq PROPERTIES LABELS torch)
+  add_test(NAME models_fullseq_parity
+    COMMAND ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/models/parity_fullseq.py
+            $<TARGET_FILE:test_fullseq> ${CMAKE_BINARY_DIR}/tests/models/parity_fullseq)
+  set_tests_properties(models_fullseq_parity PROPERTIES LABELS "torch;python")
+  add_test(NAME models_fullseq_e2e
+    COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_fullseq_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
+            ${CMAKE_BINARY_DIR}/tests/models/fullseq_e2e ${VROBIN_PYTHON})
+  set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 120)
 
   # sizes and step time of configs/model/*.yaml (a measurement, not a test):
   #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]

@@ -4,12 +4,14 @@
 
 #include "core/error.h"
 #include "models/contrast.h"
+#include "models/fullseq.h"
 #include "models/robin.h"
 #include "models/tagger.h"
 #include "train/registry.h"
 
 static const vr_model_ops *const MODELS[] = {
     &robin_ops,
+    &fullseq_ops,
     &tagger_ops,
     &contrast_ops,
     &vr_mlp_test_ops,
