@@ -295,9 +295,8 @@ int main(int argc, char **argv) {
     fprintf(f, "- machine: %s, %ld cores; BLAS `%s`; 1024² f32 matmul %.0f GFLOP/s in this run\n", cpu,
             sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops);
     fprintf(f, "- threads: %s\n", threads);
-    fprintf(f, "- **shared machine**: other engineers' builds, tests and training runs share these cores (load "
-               "average %s before, %s after, on %ld cores), so absolute times are pessimistic and noisy; ratios "
-               "within one run are the more reliable part\n",
+    fprintf(f, "- load average %s before, %s after, on %ld cores (this benchmark's own threads count in the second; "
+               "other jobs on the machine make absolute times pessimistic, ratios within one run hold better)\n",
             load_before, load_after, sysconf(_SC_NPROCESSORS_ONLN));
     fprintf(f, "- model: `%s` (%lld parameters) with **random-init weights** (latency depends on shapes, not "
                "values); CFG scale %g (two LocDiT branches per step), Griffin-Lim %d iterations\n",
