@@ -401,7 +401,7 @@ int vr_generate(const vr_gen_opts *o, vr_gen_stats *st) {
     st->t_decode = vr_now() - t0;
 
     t0 = vr_now();
-    robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .times = &st->model};
+    robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .times = &st->model, .dit_threads = o->dit_threads};
     vr_progress *bar = vr_progress_begin("generate", (clip.T + g.F - 1) / g.F, "patches");
     int bad = vr_gen_latents(&g, (vr_gen_clip *[]){&clip}, 1, &go, bar);
     vr_progress_end(bar);
@@ -501,7 +501,8 @@ static int write_timings(batch_run *br) {
 /* Generate, decode and write one batch of clips of one length; failures are recorded per clip. */
 static void run_batch(batch_run *br, vr_gen_clip **clips, int n, const int *lines, const double *t_decode) {
     robin_gen_times tm = {0};
-    robin_gen_opts go = {.steps = br->o->steps, .cfg_scale = br->o->cfg_scale, .times = &tm};
+    robin_gen_opts go = {.steps = br->o->steps, .cfg_scale = br->o->cfg_scale, .times = &tm,
+                         .dit_threads = br->o->dit_threads};
     if (vr_gen_latents(br->g, clips, n, &go, NULL)) {
         char why[1024];
         snprintf(why, sizeof why, "%s", vr_error());
@@ -757,7 +758,9 @@ static void usage(FILE *out) {
             "  --cfg S                classifier-free guidance scale (default: model.cfg_scale)\n"
             "  --seed N               sampling seed; the same seed gives the same output (default: from the clock;\n"
             "                         in manifest mode each clip's seed is derived from N and its id)\n"
-            "  --griffin-lim-iters N  phase-recovery iterations (default 32)\n",
+            "  --griffin-lim-iters N  phase-recovery iterations (default 32)\n"
+            "  --dit-threads N        1 or 2: the C LocDiT sampler's CFG branches on two threads (same output);\n"
+            "                         faster on an idle 2-core machine, slower when other jobs share the cores\n",
             GEN_MAX_TEXT);
 }
 
@@ -778,7 +781,7 @@ int vr_cmd_generate(int argc, char **argv) {
         return 0;
     }
     vr_gen_opts o = {.gl_iters = 32, .batch = 1, .seed = (uint64_t)time(NULL)};
-    long long v;
+    long long v = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!val) {
@@ -804,6 +807,13 @@ int vr_cmd_generate(int argc, char **argv) {
         } else if (!strcmp(a, "--griffin-lim-iters")) {
             if (parse_int(a, val, 1, &v)) return 2;
             o.gl_iters = (int)v;
+        } else if (!strcmp(a, "--dit-threads")) {
+            if (parse_int(a, val, 1, &v)) return 2;
+            if (v > 2) {
+                fprintf(stderr, "vrobin generate: --dit-threads %s: expected 1 or 2\n", val);
+                return 2;
+            }
+            o.dit_threads = (int)v;
         } else if (!strcmp(a, "--cfg")) {
             char *end;
             o.cfg_scale = strtod(val, &end);

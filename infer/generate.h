@@ -63,6 +63,7 @@ typedef struct vr_gen_opts {
     uint64_t seed;
     int gl_iters;         /* Griffin-Lim iterations (default 32) */
     int max_clips;        /* batch mode: only the manifest's first max_clips lines; 0 = all */
+    int dit_threads;      /* 2: the C LocDiT sampler's CFG branches on two threads; 0/1: one */
 } vr_gen_opts;
 
 typedef struct vr_gen_stats {

@@ -61,6 +61,9 @@ for s in 1 1b 2; do
 done
 check 'cmp -s s1.wav s1b.wav' "same seed gave different wav files"
 check '! cmp -s s1.wav s2.wav' "different seeds gave the same wav file"
+"$VROBIN" generate --model model.safetensors --video $V --text "calm strings" -o s1t.wav --seed 1 --steps 4 \
+    --dit-threads 2 2>err.txt
+check '[ $? -eq 0 ] && cmp -s s1.wav s1t.wav' "--dit-threads 2 changed the music: $(cat err.txt)"
 WD=$(probe s1.wav a duration)
 check '"$PY" -c "import sys; sys.exit(abs($VD - $WD) > 0.02)"' "wav lasts $WD s, the video $VD s"
 
