@@ -111,31 +111,7 @@ static int check_batch(const fullseq *f, const vr_batch *b, int need_audio) {
         return model_fail("fullseq_dit: batch latent has %d channels, the model was built for %d (model.latent_dim / "
                           "data.n_mels)",
                           b->audio ? b->D : 0, f->M);
-    if (f->use_video && (!b->video || b->Dv != f->Dv || b->Tv < 1))
-        return model_fail("fullseq_dit: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
-                          "model.video_dim = %d dims (or model.use_video: false)",
-                          b->video ? b->Tv : 0, b->video ? b->Dv : 0, f->Dv);
-    if (f->use_text && (!b->text || !b->text_len || b->max_text < 0))
-        return model_fail("fullseq_dit: batch has no captions (model.use_text is true)");
-    for (int i = 0; f->use_text && i < b->B; i++)
-        if (b->text_len[i] < 0 || b->text_len[i] > b->max_text)
-            return model_fail("fullseq_dit: clip '%s': caption length %d, expected 0..%d bytes", b->id ? b->id[i] : "?",
-                              b->text_len[i], b->max_text);
-    return 0;
-}
-
-/* b->audio normalised with the model's stats -> [B, T, M] */
-static tt_tensor *normalised_audio(const vr_model *m, const vr_batch *b) {
-    tt_tensor *x = tt_from_data(b->audio, TT_F32, TT_SHAPE(b->B, b->T, b->D));
-    if (!m->norm_mean || !m->norm_std) return x;
-    for (int i = 0; i < b->D; i++)
-        if (!(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]) || !isfinite(m->norm_mean[i]))
-            return model_fail_null(
-                "fullseq_dit: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
-                m->norm_mean[i], m->norm_std[i]);
-    tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(b->D));
-    tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(b->D));
-    return tt_div(tt_sub(x, mean), std);
+    return model_check_conditions(b, "fullseq_dit", f->use_video, f->Dv, f->use_text);
 }
 
 /* The condition tokens [B, Lc, d] (caption, then video frames) and their key validity [B, Lc]
@@ -256,7 +232,7 @@ tt_tensor *fullseq_loss_with(vr_model *m, const vr_batch *b, const fullseq_draw 
             "fullseq_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld] and drop bool [%lld] or NULL",
             (long long)B, (long long)T, (long long)M, (long long)B, (long long)B);
     double p = dropout_gen ? f->dropout : 0.0;
-    tt_tensor *x1 = normalised_audio(m, b);
+    tt_tensor *x1 = model_normalised_audio(m, b, "fullseq_dit");
     if (!x1) return NULL;
     tt_tensor *cvalid;
     int64_t Lc;

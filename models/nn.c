@@ -218,6 +218,32 @@ int model_cfg_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *ou
     return 0;
 }
 
+int model_check_conditions(const vr_batch *b, const char *who, int use_video, int Dv, int use_text) {
+    if (use_video && (!b->video || b->Dv != Dv || b->Tv < 1))
+        return model_fail("%s: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
+                          "model.video_dim = %d dims (or model.use_video: false)",
+                          who, b->video ? b->Tv : 0, b->video ? b->Dv : 0, Dv);
+    if (use_text && (!b->text || !b->text_len || b->max_text < 0))
+        return model_fail("%s: batch has no captions (model.use_text is true)", who);
+    for (int i = 0; use_text && i < b->B; i++)
+        if (b->text_len[i] < 0 || b->text_len[i] > b->max_text)
+            return model_fail("%s: clip '%s': caption length %d, expected 0..%d bytes", who, b->id ? b->id[i] : "?",
+                              b->text_len[i], b->max_text);
+    return 0;
+}
+
+tt_tensor *model_normalised_audio(const vr_model *m, const vr_batch *b, const char *who) {
+    tt_tensor *x = tt_from_data(b->audio, TT_F32, TT_SHAPE(b->B, b->T, b->D));
+    if (!m->norm_mean || !m->norm_std) return x;
+    for (int i = 0; i < b->D; i++)
+        if (!(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]) || !isfinite(m->norm_mean[i]))
+            return model_fail_null("%s: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0",
+                                   who, i, m->norm_mean[i], m->norm_std[i]);
+    tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(b->D));
+    tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(b->D));
+    return tt_div(tt_sub(x, mean), std);
+}
+
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g) { return g && p > 0 ? tt_dropout(x, p, 1, g) : x; }
 
 tt_tensor *nn_block_fwd_dropout(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask, double p,

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/tt.h"
+#include "models/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,6 +90,12 @@ void *model_op_failed(const char *what);
 int model_op_failed_rc(const char *what);
 /* An integer config key within [lo, hi] into *out, or model_fail naming the key and where it was set. */
 int model_cfg_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *out);
+
+/* The batch's video features and captions as a model reading video of Dv dims (use_video) and
+ * captions (use_text) needs them; `who` names the model in the error. 0 or model_fail. */
+int model_check_conditions(const vr_batch *b, const char *who, int use_video, int Dv, int use_text);
+/* b->audio normalised with m's latent statistics -> [B, T, D] (as stored when m has none). */
+tt_tensor *model_normalised_audio(const vr_model *m, const vr_batch *b, const char *who);
 
 /* Training-time dropout of probability p with generator g; x itself when g is NULL or p == 0. */
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g);

@@ -122,31 +122,7 @@ static int check_batch(const robin *r, const vr_batch *b, int need_audio) {
         return model_fail(
             "robin: batch latent has %d channels, the model was built for %d (model.latent_dim / data.n_mels)",
             b->audio ? b->D : 0, r->M);
-    if (r->use_video && (!b->video || b->Dv != r->Dv || b->Tv < 1))
-        return model_fail("robin: batch video features are [%d frames, %d dims], the model needs >= 1 frame of "
-                          "model.video_dim = %d dims (or model.use_video: false)",
-                          b->video ? b->Tv : 0, b->video ? b->Dv : 0, r->Dv);
-    if (r->use_text && (!b->text || !b->text_len || b->max_text < 0))
-        return model_fail("robin: batch has no captions (model.use_text is true)");
-    for (int i = 0; r->use_text && i < b->B; i++)
-        if (b->text_len[i] < 0 || b->text_len[i] > b->max_text)
-            return model_fail("robin: clip '%s': caption length %d, expected 0..%d bytes", b->id ? b->id[i] : "?",
-                              b->text_len[i], b->max_text);
-    return 0;
-}
-
-/* b->audio normalised with the model's stats -> [B, T, M] */
-static tt_tensor *normalised_audio(const vr_model *m, const vr_batch *b) {
-    tt_tensor *x = tt_from_data(b->audio, TT_F32, TT_SHAPE(b->B, b->T, b->D));
-    if (!m->norm_mean || !m->norm_std) return x;
-    for (int i = 0; i < b->D; i++)
-        if (!(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]) || !isfinite(m->norm_mean[i]))
-            return model_fail_null(
-                "robin: latent normalisation channel %d has mean %g, std %g; expected finite, std > 0", i,
-                m->norm_mean[i], m->norm_std[i]);
-    tt_tensor *mean = tt_from_data(m->norm_mean, TT_F32, TT_SHAPE(b->D));
-    tt_tensor *std = tt_from_data(m->norm_std, TT_F32, TT_SHAPE(b->D));
-    return tt_div(tt_sub(x, mean), std);
+    return model_check_conditions(b, "robin", r->use_video, r->Dv, r->use_text);
 }
 
 /* The planner prefix [B, Lp, d] and its key validity *valid, host [B][Lp] malloc'd: caption tokens
@@ -220,7 +196,7 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
             (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
     double p = dropout_gen ? r->dropout : 0.0;
 
-    tt_tensor *x = normalised_audio(m, b); /* [B,T,M] */
+    tt_tensor *x = model_normalised_audio(m, b, "robin"); /* [B,T,M] */
     if (!x) return NULL;
     tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
     tt_tensor *codes = NULL;
@@ -308,7 +284,7 @@ tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *late
     robin *r = m->state;
     if (check_batch(r, b, latent == NULL)) return NULL;
     int64_t P = b->T / r->F;
-    tt_tensor *x = latent ? (tt_tensor *)latent : normalised_audio(m, b);
+    tt_tensor *x = latent ? (tt_tensor *)latent : model_normalised_audio(m, b, "robin");
     if (latent && (tt_ndim(latent) != 3 || tt_size(latent, 0) != b->B || tt_size(latent, 1) != b->T ||
                    tt_size(latent, 2) != r->M))
         return model_fail_null("robin_condition: latent must be [%d, %d, %d]", b->B, b->T, r->M);
