@@ -370,36 +370,11 @@ static void eval_usage(FILE *out) {
 
 int contrast_cmd_eval(int argc, char **argv) {
     if (vr_wants_help(argc, argv)) return eval_usage(stdout), 0;
-    const char *model = NULL;
-    char **shards = calloc((size_t)argc, sizeof *shards);
-    int n_shards = 0, batch = 16;
-    if (!shards) return fprintf(stderr, "vrobin contrast-eval: out of memory\n"), 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 4096) {
-                fprintf(stderr, "vrobin contrast-eval: --batch %s: expected 1..4096\n", argv[i]);
-                free(shards);
-                return 2;
-            }
-            batch = (int)v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "vrobin contrast-eval: unknown option '%s'\n\n", argv[i]);
-            eval_usage(stderr);
-            free(shards);
-            return 2;
-        } else if (!model) {
-            model = argv[i];
-        } else {
-            shards[n_shards++] = argv[i];
-        }
-    }
-    if (!model || !n_shards) {
-        eval_usage(stderr);
-        free(shards);
-        return 2;
-    }
+    const char *model;
+    char **shards;
+    int n_shards, batch;
+    int bad = tagger_eval_args(argc, argv, "contrast-eval", eval_usage, &model, &shards, &n_shards, &batch);
+    if (bad) return bad;
     tagger_export x;
     emb_ctx c = {0};
     int rc = 1;

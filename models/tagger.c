@@ -714,35 +714,45 @@ static void eval_usage(FILE *out) {
             "--batch N: clips per forward pass (default 16).\n");
 }
 
-int tagger_cmd_eval(int argc, char **argv) {
-    if (vr_wants_help(argc, argv)) return eval_usage(stdout), 0;
-    const char *model = NULL;
-    char **shards = calloc((size_t)argc, sizeof *shards);
-    int n_shards = 0, batch = 16;
-    if (!shards) return fprintf(stderr, "vrobin tagger-eval: out of memory\n"), 1;
+int tagger_eval_args(int argc, char **argv, const char *cmd, void (*usage)(FILE *out), const char **model,
+                     char ***shards, int *n_shards, int *batch) {
+    char **s = calloc((size_t)argc, sizeof *s);
+    if (!s) return fprintf(stderr, "vrobin %s: out of memory\n", cmd), 1;
+    *model = NULL, *n_shards = 0, *batch = 16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 1 || v > 4096) {
-                fprintf(stderr, "vrobin tagger-eval: --batch %s: expected 1..4096\n", argv[i]);
-                return free(shards), 2;
+                fprintf(stderr, "vrobin %s: --batch %s: expected 1..4096\n", cmd, argv[i]);
+                return free(s), 2;
             }
-            batch = (int)v;
+            *batch = (int)v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "vrobin tagger-eval: unknown option '%s'\n\n", argv[i]);
-            eval_usage(stderr);
-            return free(shards), 2;
-        } else if (!model) {
-            model = argv[i];
+            fprintf(stderr, "vrobin %s: unknown option '%s'\n\n", cmd, argv[i]);
+            usage(stderr);
+            return free(s), 2;
+        } else if (!*model) {
+            *model = argv[i];
         } else {
-            shards[n_shards++] = argv[i];
+            s[(*n_shards)++] = argv[i];
         }
     }
-    if (!model || !n_shards) {
-        eval_usage(stderr);
-        return free(shards), 2;
+    if (!*model || !*n_shards) {
+        usage(stderr);
+        return free(s), 2;
     }
+    *shards = s;
+    return 0;
+}
+
+int tagger_cmd_eval(int argc, char **argv) {
+    if (vr_wants_help(argc, argv)) return eval_usage(stdout), 0;
+    const char *model;
+    char **shards;
+    int n_shards, batch;
+    int bad = tagger_eval_args(argc, argv, "tagger-eval", eval_usage, &model, &shards, &n_shards, &batch);
+    if (bad) return bad;
     tagger_export x;
     acc_ctx a = {0};
     int rc = 1;

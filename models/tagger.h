@@ -47,6 +47,8 @@
 #ifndef VR_TAGGER_H
 #define VR_TAGGER_H
 
+#include <stdio.h>
+
 #include "core/config.h"
 #include "data/mel.h"
 #include "models/model.h"
@@ -140,6 +142,13 @@ tt_tensor *tagger_export_latent(const tagger_export *x, const tt_tensor *wave);
 typedef int (*tagger_batch_fn)(const vr_batch *b, void *ctx);
 int tagger_shards_foreach(char **paths, int n_paths, int batch, const float *mean, const float *std, int D,
                           tagger_batch_fn fn, void *ctx);
+
+/* The arguments of the eval-model commands, `MODEL SHARD... [--batch N]` (N 1..4096, default 16):
+ * 0 with *model, *shards (malloc'd, the caller frees), *n_shards and *batch set; otherwise the
+ * command's exit code, nothing to free: 2 for a usage error (the problem and usage(stderr)
+ * printed), 1 out of memory. cmd names the command. */
+int tagger_eval_args(int argc, char **argv, const char *cmd, void (*usage)(FILE *out), const char **model,
+                     char ***shards, int *n_shards, int *batch);
 
 /* `vrobin tagger-eval EXPORT SHARD... [--batch N]`: per-head accuracy as a Markdown table. */
 int tagger_cmd_eval(int argc, char **argv);
