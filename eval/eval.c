@@ -221,7 +221,29 @@ static void clip_mean(const double *emb, int n_win, int dim, double *out) {
     for (int j = 0; j < dim; j++) out[j] /= n_win;
 }
 
-/* Embed the reference set with every backbone: pooled window statistics and per-clip means. */
+/* float tensor -> doubles (n values) */
+static int to_doubles(const tt_tensor *t, double *out, int64_t n) {
+    float *f = malloc((size_t)n * sizeof *f);
+    int rc = f && tt_numel(t) == n && !tt_to_data(tt_contiguous(t), f, (size_t)n * sizeof *f) ? 0 : -1;
+    for (int64_t i = 0; !rc && i < n; i++) out[i] = f[i];
+    free(f);
+    return rc ? vr_fail("eval: reading a model output: %s", tt_last_error()) : 0;
+}
+
+/* The tagger on one clip's audio: emb [tg_dim] and logits[h] [C_h] (both may be NULL). */
+static int tagger_clip(bench *b, const float *wave, int64_t n, double *emb, double **logits) {
+    tt_scope_begin();
+    tt_tensor *e = NULL, *lg[TAGGER_MAX_HEADS] = {0};
+    tt_tensor *lat = tagger_export_latent(&b->tg, tt_from_data(wave, TT_F32, TT_SHAPE(1, n)));
+    int rc = !lat || tagger_embed_logits(&b->tg.m, lat, &e, lg) ? vr_fail("tagger: %s", tt_last_error()) : 0;
+    if (!rc && emb) rc = to_doubles(e, emb, b->tg_dim);
+    for (int h = 0; !rc && logits && h < b->n_heads; h++) rc = to_doubles(lg[h], logits[h], tagger_n_classes(&b->tg.m, h));
+    tt_scope_end();
+    return rc;
+}
+
+/* Embed the reference set with every backbone (pooled window statistics and per-clip means) and,
+ * with eval.tagger, the tagger (its clip-embedding statistics): one decode per reference clip. */
 static int embed_reference(bench *b) {
     const vr_manifest *r = b->ref;
     int n = 0;
@@ -229,7 +251,9 @@ static int embed_reference(bench *b) {
     if (n < 2) return vr_fail("%s: the reference set has %d clips with music, expected >= 2", r->path, n);
     vr_progress *pr = vr_progress_begin("eval: reference set", n, "clips");
     double **emb = calloc((size_t)n * b->n_bb, sizeof *emb);
-    int *nw = calloc((size_t)n * b->n_bb, sizeof *nw), rc = emb && nw ? 0 : vr_fail("eval: out of memory");
+    double *tg = b->have_tagger ? malloc((size_t)n * b->tg_dim * sizeof *tg) : NULL;
+    int *nw = calloc((size_t)n * b->n_bb, sizeof *nw);
+    int rc = emb && nw && (tg || !b->have_tagger) ? 0 : vr_fail("eval: out of memory");
     int k = 0;
     for (int i = 0; !rc && i < r->n; i++) {
         const vr_manifest_entry *e = &r->entries[i];
@@ -243,10 +267,15 @@ static int embed_reference(bench *b) {
             rc = vr_embed_audio(b->bb[j].e, wave, ns, b->sr, 1, &emb[(size_t)k * b->n_bb + j], &nw[k * b->n_bb + j], &dim);
             if (rc) vr_fail("%s: clip '%s' (%s): %s", r->path, e->id, e->music, vr_error());
         }
+        if (!rc && tg && (rc = tagger_clip(b, wave, ns, tg + (size_t)k * b->tg_dim, NULL)))
+            vr_fail("%s: clip '%s' (%s): %s", r->path, e->id, e->music, vr_error());
         free(wave);
         vr_progress_update(pr, ++k, NULL);
     }
     vr_progress_end(pr);
+    if (!rc && tg && (rc = vr_dist_stats_compute(&b->tg_ref, vr_dist_f64(tg, n, b->tg_dim))))
+        vr_fail("%s: reference embeddings (tagger): %s", r->path, vr_error());
+    free(tg);
     for (int j = 0; !rc && j < b->n_bb; j++) {
         backbone *bb = &b->bb[j];
         bb->dim = vr_embedder_dim(bb->e);
@@ -278,27 +307,6 @@ static int embed_reference(bench *b) {
     return rc;
 }
 
-/* float tensor -> doubles (n values) */
-static int to_doubles(const tt_tensor *t, double *out, int64_t n) {
-    float *f = malloc((size_t)n * sizeof *f);
-    int rc = f && tt_numel(t) == n && !tt_to_data(tt_contiguous(t), f, (size_t)n * sizeof *f) ? 0 : -1;
-    for (int64_t i = 0; !rc && i < n; i++) out[i] = f[i];
-    free(f);
-    return rc ? vr_fail("eval: reading a model output: %s", tt_last_error()) : 0;
-}
-
-/* The tagger on one clip's audio: emb [tg_dim] and logits[h] [C_h] (both may be NULL). */
-static int tagger_clip(bench *b, const float *wave, int64_t n, double *emb, double **logits) {
-    tt_scope_begin();
-    tt_tensor *e = NULL, *lg[TAGGER_MAX_HEADS] = {0};
-    tt_tensor *lat = tagger_export_latent(&b->tg, tt_from_data(wave, TT_F32, TT_SHAPE(1, n)));
-    int rc = !lat || tagger_embed_logits(&b->tg.m, lat, &e, lg) ? vr_fail("tagger: %s", tt_last_error()) : 0;
-    if (!rc && emb) rc = to_doubles(e, emb, b->tg_dim);
-    for (int h = 0; !rc && logits && h < b->n_heads; h++) rc = to_doubles(lg[h], logits[h], tagger_n_classes(&b->tg.m, h));
-    tt_scope_end();
-    return rc;
-}
-
 /* The contrastive audio embedding of one clip [ct_dim]. */
 static int contrast_audio(bench *b, const float *wave, int64_t n, double *emb) {
     tt_scope_begin();
@@ -316,7 +324,7 @@ static double dot(const double *a, const double *b, int n) {
 }
 
 /* eval.tagger: load it; the labelled classes and the reference soundtracks' posteriors of the test
- * clips; the clip embeddings of the reference set. */
+ * clips (the reference set's tagger embeddings come with embed_reference). */
 static int open_tagger(bench *b, const char *path) {
     if (tagger_export_load(&b->tg, path, "tagger")) return vr_fail("eval.tagger (%s): %s", path, vr_error());
     b->have_tagger = 1;
@@ -353,28 +361,6 @@ static int open_tagger(bench *b, const char *path) {
     }
     vr_progress_end(pr);
     if (unlabelled) VR_WARN("eval: %d of %d test clips have no labels the tagger knows: left out of the attribute accuracies", unlabelled, b->n);
-    if (rc) return rc;
-
-    const vr_manifest *r = b->ref;
-    double *emb = malloc((size_t)r->n * b->tg_dim * sizeof *emb);
-    int k = 0;
-    if (!emb) return vr_fail("eval: out of memory");
-    pr = vr_progress_begin("eval: tagger on the reference set", r->n, "clips");
-    for (int i = 0; !rc && i < r->n; i++) {
-        const vr_manifest_entry *e = &r->entries[i];
-        if (e->error || !e->music) continue;
-        double seconds;
-        float *wave = NULL;
-        int64_t ns = 0;
-        rc = clip_seconds_of(b, e, &seconds) || load_audio(b, e->music, e->id, e->start, seconds, &wave, &ns) ||
-             tagger_clip(b, wave, ns, emb + (size_t)k * b->tg_dim, NULL);
-        if (rc) vr_fail("%s: clip '%s': %s", r->path, e->id, vr_error());
-        free(wave);
-        vr_progress_update(pr, ++k, NULL);
-    }
-    vr_progress_end(pr);
-    if (!rc) rc = vr_dist_stats_compute(&b->tg_ref, vr_dist_f64(emb, k, b->tg_dim));
-    free(emb);
     return rc;
 }
 
@@ -481,9 +467,8 @@ static int bench_open(bench *b, cfg *c) {
             return vr_fail("eval.backbones (%s): %s", cfg_origin(c, "eval.backbones"), vr_error());
         b->n_bb = i + 1;
     }
-    if (embed_reference(b)) return -1;
     const char *tagger = cfg_str(c, "eval.tagger"), *contrast = cfg_str(c, "eval.contrast");
-    if (*tagger && open_tagger(b, tagger)) return -1;
+    if ((*tagger && open_tagger(b, tagger)) || embed_reference(b)) return -1;
     return *contrast ? open_contrast(b, contrast) : 0;
 }
 
