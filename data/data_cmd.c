@@ -60,6 +60,7 @@ int vr_cmd_data(int argc, char **argv) {
         {"manifest", vr_cmd_data_manifest, "make a manifest from a folder of videos (+ .txt captions)"},
         {"build", cmd_build, "decode, extract features and write HDF5 shards from a manifest"},
         {"verify", vr_cmd_data_verify, "check a shard's schema and every clip's checksum"},
+        {"swap-prompts", vr_cmd_data_swap_prompts, "the intent test: each clip's video with another clip's caption"},
     };
     int n = (int)(sizeof subs / sizeof subs[0]);
     if (argc >= 2)
@@ -69,7 +70,7 @@ int vr_cmd_data(int argc, char **argv) {
     FILE *out = help ? stdout : stderr;
     if (argc >= 2 && !help) fprintf(stderr, "vrobin data: unknown subcommand '%s'\n\n", argv[1]);
     fprintf(out, "usage: vrobin data <subcommand> [args]   (vrobin data <subcommand> --help)\n\n");
-    for (int i = 0; i < n; i++) fprintf(out, "  %-9s %s\n", subs[i].name, subs[i].summary);
+    for (int i = 0; i < n; i++) fprintf(out, "  %-12s %s\n", subs[i].name, subs[i].summary);
     fprintf(out, "\nTypical flow: vrobin data synth tiny synth/ && vrobin data build configs/data/synth_tiny.yaml\n"
                  "             && vrobin data verify shards/train-00000.h5\n");
     return help ? 0 : 2;

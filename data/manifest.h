@@ -82,6 +82,14 @@ int vr_manifest_from_folder(const char *folder, const char *out_path, double win
 /* `vrobin data manifest <folder> -o out.jsonl [--window 10] [--stride 10]` (argv[0] = "manifest"). */
 int vr_cmd_data_manifest(int argc, char **argv);
 
+/* The intent test's manifest (data/swap_prompts.c): every clip of in_path keeps its video and takes
+ * the caption and prompt-side labels (instrument, programs, pattern, register, drums) of the
+ * shift-th next clip naming another instrument; paths written absolute, out_path atomically.
+ * Returns the number of clips, or -1 with vr_error() (bad line, no "instrument" label, < 2 clips). */
+int vr_swap_prompts(const char *in_path, const char *out_path, int shift);
+/* `vrobin data swap-prompts IN.jsonl -o OUT.jsonl [--shift K]` (argv[0] = "swap-prompts"). */
+int vr_cmd_data_swap_prompts(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 # shard: JSONL manifests, the HDF5 shard format (data/SCHEMA.md) and the training loader.
 target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/data/manifest.c
+  ${CMAKE_SOURCE_DIR}/data/swap_prompts.c
   ${CMAKE_SOURCE_DIR}/data/shard.c
   ${CMAKE_SOURCE_DIR}/data/loader.c)
 
