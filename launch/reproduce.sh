@@ -267,7 +267,7 @@ main() {
             LATENCY_STEPS="4 8" REPORT_CLIPS=2 LR_SCALE_ARGS="train.lr=2e-3"
             ;;
         small)
-            SYNTH=small STEPS=300 BATCH=8 CKPT_EVERY=100 EVAL_MODEL_ARGS="" MAX_CLIPS=60 LATENCY_CLIPS=10
+            SYNTH=small STEPS=300 BATCH=8 CKPT_EVERY=100 EVAL_MODEL_ARGS="" MAX_CLIPS=40 LATENCY_CLIPS=10
             LATENCY_STEPS="10 20" REPORT_CLIPS=6 LR_SCALE_ARGS=""
             ;;
         full)
