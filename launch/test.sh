@@ -14,4 +14,4 @@ echo "== ctest (ASan + UBSan build) =="
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVROBIN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -j"$JOBS" "$@")
+   ctest --output-on-failure -j"$JOBS" -LE reproduce "$@")
