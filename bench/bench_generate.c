@@ -16,6 +16,11 @@
  *     --md PATH        results as a Markdown page (machine, commit, command, threads, the table)
  *     --dat PATH       the stage split as a gnuplot data file (bench/run_generate_bench.sh plots it)
  *     --commit C, --command S   recorded in the outputs
+ *     --dump DIR       instead of timing: generate the clip once (KV cache, C kernel, the first --steps
+ *                      count, sampling seed 1) and write what the Python peer (bench/bench_generate_py.py)
+ *                      needs to run the same model on the same inputs: DIR/weights.safetensors, the video
+ *                      features DIR/features.f32 [frames, Dv], the generated latent DIR/latent.f32 [T, M]
+ *                      (float32, row-major) and DIR/case.json (shapes, caption, seed, steps, model config)
  *
  * The model is CONFIG (e.g. configs/model/small.yaml) with random weights: latency does not
  * depend on the weights' values, only on the shapes. Stages: features = FFmpeg decode at
@@ -39,6 +44,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "core/tensor_io.h"
 #include "core/tt.h"
 #include "data/media.h"
 #include "infer/generate.h"
@@ -139,6 +145,82 @@ static void load_avg(char *out, size_t n) {
     if (f) fclose(f);
 }
 
+static int write_f32(const char *dir, const char *name, const float *x, size_t n) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return vr_write_file_atomic(path, x, n * sizeof *x);
+}
+
+/* Every parameter += scale * N(0, 1): a freshly initialised model has zero output layers (LocDiT's
+ * adaLN-Zero gates and dit.out), so its velocities are 0 and its "music" is the noise itself,
+ * which would make the peer comparison test nothing. */
+static int perturb_params(tt_params *p, double scale) {
+    tt_gen *gen = tt_gen_new(7);
+    int rc = gen ? 0 : -1;
+    tt_no_grad_begin();
+    tt_scope_begin();
+    for (int i = 0; !rc && i < tt_params_count(p); i++) {
+        tt_tensor *w = tt_params_at(p, i);
+        int64_t shape[8];
+        int nd = tt_ndim(w);
+        for (int k = 0; k < nd && k < 8; k++) shape[k] = tt_size(w, k);
+        tt_tensor *r = nd > 0 && nd <= 8 ? tt_randn(gen, shape, nd, TT_F32) : NULL;
+        rc = r && !tt_add_(w, r, scale) ? 0 : vr_fail("--dump: cannot perturb %s", tt_params_name(p, i));
+    }
+    tt_scope_end();
+    tt_no_grad_end();
+    tt_gen_free(gen);
+    return rc;
+}
+
+/* --dump: one clip generated (KV cache, C kernel, `steps`, seed 1) with perturbed random weights,
+ * and everything the Python peer needs to generate it again from the same weights and inputs. */
+static int dump_case(vr_generator *g, const cfg *c, const char *video, const char *text, double seconds, int steps,
+                     const char *dir) {
+    vr_gen_clip clip = {.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1};
+    robin_gen_times tm = {0};
+    robin_gen_opts o = {.steps = steps, .times = &tm};
+    char path[4096];
+    int rc = -1;
+    if (strcmp(cfg_str(c, "model.kind"), "robin")) {
+        vr_fail("--dump: the Python peer implements model.kind robin, not %s", cfg_str(c, "model.kind"));
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    if (perturb_params(g->m.params, 0.05) || vr_mkdirs(dir) || tio_save_params(g->m.params, path, 0, NULL, NULL) || vr_gen_features(g, &clip) ||
+        vr_gen_latents(g, (vr_gen_clip *[]){&clip}, 1, &o, NULL) ||
+        write_f32(dir, "features.f32", clip.feat, (size_t)clip.n_frames * clip.Dv) ||
+        write_f32(dir, "latent.f32", clip.latent, (size_t)clip.T * g->M))
+        goto done;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    if (!(f = fopen(path, "w"))) {
+        vr_fail("cannot write %s", path);
+        goto done;
+    }
+    fprintf(f, "{\"seed\": 1, \"steps\": %d, \"cfg_scale\": %.17g, \"frames\": %d, \"Dv\": %d, \"T\": %lld, \"M\": %d,\n",
+            steps, cfg_float(c, "model.cfg_scale"), clip.n_frames, clip.Dv, (long long)clip.T, g->M);
+    fprintf(f, " \"c_seconds\": {\"planner\": %.6f, \"rite\": %.6f, \"locdit\": %.6f},\n", tm.prefix + tm.planner,
+            tm.rite, tm.dit);
+    fprintf(f, " \"text\": \"");
+    for (const char *p = text; *p; p++) fprintf(f, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+    fprintf(f, "\",\n \"model\": {\"d\": %lld, \"heads\": %lld, \"text_layers\": %lld, \"planner_layers\": %lld, "
+               "\"rite_layers\": %lld, \"dit_layers\": %lld, \"patch_frames\": %lld, \"quantizer\": \"%s\", "
+               "\"use_text\": %s, \"use_video\": %s, \"fsq_levels\": [",
+            (long long)cfg_int(c, "model.d_model"), (long long)cfg_int(c, "model.n_heads"),
+            (long long)cfg_int(c, "model.text_layers"), (long long)cfg_int(c, "model.planner_layers"),
+            (long long)cfg_int(c, "model.rite_layers"), (long long)cfg_int(c, "model.dit_layers"),
+            (long long)cfg_int(c, "model.patch_frames"), cfg_str(c, "model.quantizer"),
+            cfg_bool(c, "model.use_text") ? "true" : "false", cfg_bool(c, "model.use_video") ? "true" : "false");
+    for (int i = 0; i < cfg_list_len(c, "model.fsq_levels"); i++)
+        fprintf(f, "%s%lld", i ? ", " : "", (long long)cfg_list_int(c, "model.fsq_levels", i));
+    fprintf(f, "]}}\n");
+    rc = fclose(f) ? vr_fail("cannot write %s", path) : 0;
+done:
+    vr_gen_clip_free(&clip);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s VIDEO CONFIG [--seconds S] [--steps 5,10,20,50] [--no-kv 5,20] [--fast on|off|both] "
@@ -148,7 +230,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *video = argv[1], *config = argv[2], *json = NULL, *md = NULL, *dat = NULL, *commit = "unknown",
-               *command = "bench_generate", *text = "Warm strings with slow arpeggios and a soft piano, calm mood";
+               *command = "bench_generate", *dump = NULL, *text = "Warm strings with slow arpeggios and a soft piano, calm mood";
     double seconds = 10;
     int kv_steps[16] = {5, 10, 20, 50}, n_kv = 4, nokv_steps[16] = {5, 20}, n_nokv = 2, repeats = 3;
     int paths[2] = {P_C, P_TORCH}, n_paths = 2, two_steps[16] = {20}, n_two = 1;
@@ -180,6 +262,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--dat")) dat = argv[++i];
         else if (!strcmp(a, "--commit")) commit = argv[++i];
         else if (!strcmp(a, "--command")) command = argv[++i];
+        else if (!strcmp(a, "--dump")) dump = argv[++i];
         else if (strchr(a, '=') && n_ov < 64) overrides[n_ov++] = argv[i];
         else {
             fprintf(stderr, "bench_generate: unknown option '%s'\n", a);
@@ -198,6 +281,12 @@ int main(int argc, char **argv) {
     if (!c) return die(config);
     vr_generator g;
     if (vr_generator_init(&g, c, 1)) return die("model");
+    if (dump) {
+        int rc = dump_case(&g, c, video, text, seconds, kv_steps[0], dump) ? die("--dump") : 0;
+        vr_generator_free(&g);
+        cfg_free(c);
+        return rc;
+    }
     char mux_out[64];
     snprintf(mux_out, sizeof mux_out, "/tmp/bench_generate_%d.mp4", (int)getpid());
     char load_before[64], load_after[64], cpu[256];
