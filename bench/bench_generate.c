@@ -10,6 +10,8 @@
  *                      both); the KV-cache-off rows use the C kernel unless it is off
  *     --two-threads LIST   steps at which to measure the C kernel with its CFG branches on two
  *                      threads as well (robin_gen_opts.dit_threads = 2; default 20, or none)
+ *     --batch N        N copies of the clip through the model stages together (default 1; the other
+ *                      stages stay one clip's); the JSON's "batch" says which
  *     --repeats N      timed runs per setting; the fastest is reported, with the median total (default 3)
  *     --text S         caption (default a 60-byte prompt)
  *     --json PATH      results as JSON
@@ -49,7 +51,7 @@
 #include "data/media.h"
 #include "infer/generate.h"
 
-enum { MAX_ROWS = 32, MAX_REPEATS = 50, GL_ITERS = 32 };
+enum { MAX_ROWS = 32, MAX_REPEATS = 50, GL_ITERS = 32, MAX_BATCH = 64 };
 
 /* the stages, in pipeline order */
 enum { S_FEAT, S_PLAN, S_RITE, S_DIT, S_DEC, S_MUX, S_TOTAL, N_STAGES };
@@ -70,23 +72,35 @@ static int die(const char *what) {
     return 1;
 }
 
-/* One clip through every stage; t[] in seconds. */
+/* One clip through every stage; t[] in seconds. batch > 1: that many copies of the clip (seeds
+ * 1..batch) go through the model stages together (robin_gen_opts batch generation); features,
+ * decoder and mux are then clip 0's alone, the model stages are the whole batch's. */
 static int run_once(vr_generator *g, const char *video, const char *text, double seconds, int steps, int kv,
-                    int path, const char *mux_out, double *t) {
-    vr_gen_clip c = {.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1};
+                    int path, int batch, const char *mux_out, double *t) {
+    vr_gen_clip c[MAX_BATCH], *cp[MAX_BATCH];
     robin_gen_times tm = {0};
     robin_gen_opts o = {.steps = steps, .no_kv_cache = !kv, .torch_dit = path == P_TORCH,
                         .dit_threads = path == P_C2 ? 2 : 1, .times = &tm};
     float *wave = NULL;
     int rc = -1;
+    for (int i = 0; i < batch; i++) {
+        c[i] = (vr_gen_clip){.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1 + i};
+        cp[i] = &c[i];
+    }
     double t0 = vr_now(), t1, t2, t3;
-    if (vr_gen_features(g, &c)) goto done;
+    if (vr_gen_features(g, &c[0])) goto done;
+    for (int i = 1; i < batch; i++) { /* the same video: its features once */
+        size_t n = (size_t)c[0].n_frames * c[0].Dv;
+        if (!(c[i].feat = malloc(n * sizeof *c[i].feat))) goto done;
+        memcpy(c[i].feat, c[0].feat, n * sizeof *c[i].feat);
+        c[i].n_frames = c[0].n_frames, c[i].Dv = c[0].Dv, c[i].T = c[0].T, c[i].n_samples = c[0].n_samples;
+    }
     t1 = vr_now();
-    if (vr_gen_latents(g, (vr_gen_clip *[]){&c}, 1, &o, NULL)) goto done;
+    if (vr_gen_latents(g, cp, batch, &o, NULL)) goto done;
     t2 = vr_now();
-    if (vr_gen_audio(g, &c, GL_ITERS, &wave)) goto done;
+    if (vr_gen_audio(g, &c[0], GL_ITERS, &wave)) goto done;
     t3 = vr_now();
-    if (vr_mux_audio_into_video(video, wave, c.n_samples, g->sample_rate, mux_out)) goto done;
+    if (vr_mux_audio_into_video(video, wave, c[0].n_samples, g->sample_rate, mux_out)) goto done;
     t[S_MUX] = vr_now() - t3;
     t[S_DEC] = t3 - t2; /* Griffin-Lim + loudness */
     t[S_FEAT] = t1 - t0;
@@ -96,7 +110,7 @@ static int run_once(vr_generator *g, const char *video, const char *text, double
     t[S_TOTAL] = vr_now() - t0;
     rc = 0;
 done:
-    vr_gen_clip_free(&c);
+    for (int i = 0; i < batch; i++) vr_gen_clip_free(&c[i]);
     free(wave);
     return rc;
 }
@@ -232,7 +246,7 @@ int main(int argc, char **argv) {
     const char *video = argv[1], *config = argv[2], *json = NULL, *md = NULL, *dat = NULL, *commit = "unknown",
                *command = "bench_generate", *dump = NULL, *text = "Warm strings with slow arpeggios and a soft piano, calm mood";
     double seconds = 10;
-    int kv_steps[16] = {5, 10, 20, 50}, n_kv = 4, nokv_steps[16] = {5, 20}, n_nokv = 2, repeats = 3;
+    int kv_steps[16] = {5, 10, 20, 50}, n_kv = 4, nokv_steps[16] = {5, 20}, n_nokv = 2, repeats = 3, batch = 1;
     int paths[2] = {P_C, P_TORCH}, n_paths = 2, two_steps[16] = {20}, n_two = 1;
     char *overrides[64];
     int n_ov = 0;
@@ -246,6 +260,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--steps")) n_kv = parse_list(argv[++i], kv_steps, 16);
         else if (!strcmp(a, "--no-kv")) n_nokv = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], nokv_steps, 16);
         else if (!strcmp(a, "--repeats")) repeats = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch")) batch = atoi(argv[++i]);
         else if (!strcmp(a, "--two-threads")) n_two = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], two_steps, 16);
         else if (!strcmp(a, "--fast")) {
             i++;
@@ -270,7 +285,8 @@ int main(int argc, char **argv) {
         }
     }
     if (paths[0] != P_C) n_two = 0; /* two threads only when the C kernel is measured */
-    if (n_kv < 0 || n_nokv < 0 || n_two < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) ||
+    if (n_kv < 0 || n_nokv < 0 || n_two < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) || batch < 1 ||
+        batch > MAX_BATCH ||
         n_kv * (n_paths + 1) + n_nokv > MAX_ROWS) {
         fprintf(stderr, "bench_generate: bad --steps/--no-kv/--two-threads list, --repeats (1..%d) or --seconds\n",
                 MAX_REPEATS);
@@ -301,7 +317,7 @@ int main(int argc, char **argv) {
     /* warm-up: thread pools, page faults, FFmpeg's codec tables */
     double t[N_STAGES];
     for (int p = 0; p < n_paths + (n_two > 0); p++)
-        if (run_once(&g, video, text, seconds < 2 ? seconds : 2, 2, 1, p < n_paths ? paths[p] : P_C2, mux_out, t))
+        if (run_once(&g, video, text, seconds < 2 ? seconds : 2, 2, 1, p < n_paths ? paths[p] : P_C2, batch, mux_out, t))
             return die("warm-up");
 
     row rows[MAX_ROWS];
@@ -320,7 +336,7 @@ int main(int argc, char **argv) {
                 r->path = todo[p];
                 double totals[MAX_REPEATS];
                 for (int k = 0; k < repeats; k++) {
-                    if (run_once(&g, video, text, seconds, r->steps, kv, r->path, mux_out, t)) return die("generation");
+                    if (run_once(&g, video, text, seconds, r->steps, kv, r->path, batch, mux_out, t)) return die("generation");
                     totals[k] = t[S_TOTAL];
                     if (k == 0 || t[S_TOTAL] < r->t[S_TOTAL]) memcpy(r->t, t, sizeof t);
                 }
@@ -350,10 +366,10 @@ int main(int argc, char **argv) {
                    "  \"threads\": {\"torch\": %d, \"openblas\": %d},\n"
                    "  \"model\": {\"config\": \"%s\", \"parameters\": %lld, \"weights\": \"random init\", "
                    "\"cfg_scale\": %g, \"default_steps\": %d},\n"
-                   "  \"clip_seconds\": %g, \"batch\": 1, \"repeats\": %d, \"griffin_lim_iters\": %d, "
+                   "  \"clip_seconds\": %g, \"batch\": %d, \"repeats\": %d, \"griffin_lim_iters\": %d, "
                    "\"statistic\": \"stages of the fastest of the repeats; median_total over all\",\n  \"rows\": [\n",
                 command, commit, cpu, sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops, load_before, load_after,
-                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, repeats,
+                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, batch, repeats,
                 GL_ITERS);
         for (int i = 0; i < n_rows; i++) {
             fprintf(f, "    {\"kv_cache\": %s, \"locdit\": \"%s\", \"locdit_threads\": %d, \"steps\": %d",
@@ -379,7 +395,7 @@ int main(int argc, char **argv) {
     }
     FILE *f = md ? fopen(md, "w") : stdout;
     if (!f) return die(md);
-    fprintf(f, "# Generation latency (`vrobin generate`, batch 1)\n\n");
+    fprintf(f, "# Generation latency (`vrobin generate`, batch %d)\n\n", batch);
     fprintf(f, "- command: `%s`\n- commit %s\n", command, commit);
     fprintf(f, "- machine: %s, %ld cores; BLAS `%s`; 1024² f32 matmul %.0f GFLOP/s in this run\n", cpu,
             sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops);

@@ -10,7 +10,8 @@ Inputs: the folder written by `bench_generate VIDEO CONFIG --dump DIR` (weights.
 features.f32, latent.f32, case.json). Stages timed like the C side's: planner (text/video
 encoders, prefix prefill, audio-history encoding, planner steps, FSQ), rite, locdit.
 
-usage: bench_generate_py.py DUMP_DIR [--repeats N] [--json OUT]
+usage: bench_generate_py.py DUMP_DIR [--repeats N] [--batch B] [--json OUT]
+(--batch: B copies of the clip with seeds seed..seed+B-1, generated together; clip 0 is compared.)
 """
 import argparse
 import json
@@ -70,38 +71,39 @@ def dit_velocity(P, cfg, ctx, x, t, cond):
     return ref.linear(P, "dit.out", ref.modulate(h[:, Fr:], shift, scale))
 
 
-def generate(P, cfg, case, features, times):
+def generate(P, cfg, case, features, times, B=1):
+    """B copies of the clip (sampling seeds seed..seed+B-1, as bench_generate --batch) -> [B, T, M]."""
     d, heads, Fr, M = cfg["d"], cfg["heads"], cfg["patch_frames"], case["M"]
     n_patch = case["T"] // Fr
     steps, scale = case["steps"], case["cfg_scale"]
-    g = torch.Generator().manual_seed(case["seed"])
+    gens = [torch.Generator().manual_seed(case["seed"] + i) for i in range(B)]
     t0 = time.perf_counter()
     # prefix: [caption tokens][video frames], then the planner's prefill
     pieces = []
     if cfg["use_text"]:
         text = np.frombuffer(case["text"].encode(), dtype=np.uint8)[None]
         ids, valid = ref.text_tokens(text, np.array([text.shape[1]]))
-        pieces.append(ref.text_encoder(P, cfg, ids, valid) + P["planner.type"][0])
+        pieces.append((ref.text_encoder(P, cfg, ids, valid) + P["planner.type"][0]).expand(B, -1, -1))
     Tv = 0
     if cfg["use_video"]:
         Tv = features.shape[0]
-        v = ref.video_encoder(P, features[None])
+        v = ref.video_encoder(P, features[None].expand(B, -1, -1))
         pieces.append(v + ref.sinusoid_table(np.arange(Tv), d) + P["planner.type"][1])
     caches = [KV() for _ in range(cfg["planner_layers"])]
     if pieces:
         x = torch.cat(pieces, dim=1)
-        for i in range(cfg["planner_layers"]):  # B = 1: every prefix token is real
+        for i in range(cfg["planner_layers"]):  # one caption for all: every prefix token is real
             x = block_cached(P, f"planner.blocks.{i}", x, heads, caches[i])
     rite_caches = [KV() for _ in range(cfg["rite_layers"])]
-    null = P["dit.null"][None]
-    out = torch.zeros(n_patch, Fr, M)
-    prev = torch.zeros(1, Fr, M)
+    null = P["dit.null"][None].expand(B, -1)
+    out = torch.zeros(B, n_patch, Fr, M)
+    prev = torch.zeros(B, Fr, M)
     dt = 1.0 / steps
     t1 = time.perf_counter()
     times["planner"] += t1 - t0
     for k in range(n_patch):
         t0 = time.perf_counter()
-        a = P["audio.bos"][None, None] if k == 0 else ref.linear(P, "audio.proj", prev.reshape(1, 1, Fr * M))
+        a = P["audio.bos"][None, None].expand(B, 1, -1) if k == 0 else ref.linear(P, "audio.proj", prev.reshape(B, 1, Fr * M))
         pos = k * Tv / n_patch if Tv else float(k)
         x = a + ref.sinusoid_table([pos], d) + P["planner.type"][2]
         for i in range(cfg["planner_layers"]):
@@ -116,28 +118,29 @@ def generate(P, cfg, case, features, times):
             c = q + ref.linear(P, "rite.out", ref.layer_norm(P, "rite.norm", x))
         else:
             c = q
-        c = c.reshape(1, d)
+        c = c.reshape(B, d)
         t2 = time.perf_counter()
         # LocDiT: Euler from noise, the conditional and unconditional branches as one batch
-        x = torch.randn((1, Fr, M), generator=g)
+        x = torch.cat([torch.randn((1, Fr, M), generator=g) for g in gens])
         ctx2, cond2 = torch.cat([prev, prev]), torch.cat([c, null])
         for i in range(steps):
             v = dit_velocity(P, cfg, ctx2, torch.cat([x, x]), i / steps, cond2)
-            vc, vu = v[:1], v[1:]
+            vc, vu = v[:B], v[B:]
             x = x + (vu + (vc - vu) * scale) * dt
-        out[k] = x[0]
+        out[:, k] = x
         prev = x
         t3 = time.perf_counter()
         times["planner"] += t1 - t0
         times["rite"] += t2 - t1
         times["locdit"] += t3 - t2
-    return out.reshape(n_patch * Fr, M)
+    return out.reshape(B, n_patch * Fr, M)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dump")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(1)  # the C side's policy: 1 torch thread, OpenBLAS's own threads
@@ -151,12 +154,12 @@ def main():
     with torch.no_grad():
         for _ in range(a.repeats):
             times = {"planner": 0.0, "rite": 0.0, "locdit": 0.0}
-            lat = generate(P, cfg, case, feats, times)
+            lat = generate(P, cfg, case, feats, times, a.batch)[0]
             times["model"] = times["planner"] + times["rite"] + times["locdit"]
             if best is None or times["model"] < best["model"]:
                 best = times
     diff = (lat - c_latent).abs()
-    res = {"seconds": best, "steps": case["steps"], "cfg_scale": case["cfg_scale"], "torch": torch.__version__,
+    res = {"seconds": best, "batch": a.batch, "steps": case["steps"], "cfg_scale": case["cfg_scale"], "torch": torch.__version__,
            "torch_threads": torch.get_num_threads(), "max_abs_diff_vs_c": float(diff.max()),
            "max_abs_diff_first_patch": float(diff[: cfg["patch_frames"]].max()), "latent_abs_max": float(c_latent.abs().max())}
     print(json.dumps(res, indent=1))
