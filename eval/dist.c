@@ -344,6 +344,89 @@ int vr_fad_inf_compute(const vr_dist_stats *ref, vr_dist_mat gen, const vr_fad_i
     return rc;
 }
 
+/* ---- FAD∞ over clips, both sets subsampled ---- */
+
+void vr_fad_inf_clips_defaults(vr_fad_inf_clips_opts *o) {
+    *o = (vr_fad_inf_clips_opts){.steps = 8, .min_frac = 0.4, .draws = 6, .seed = 0};
+}
+
+/* The windows of clips idx[0..m) pooled into out (room for every window). Returns the rows. */
+static int64_t pool_clips(const vr_dist_mat *clips, const int64_t *idx, int64_t m, double *out) {
+    int64_t at = 0;
+    for (int64_t c = 0; c < m; c++) {
+        const vr_dist_mat *x = &clips[idx[c]];
+        for (int64_t i = 0; i < x->n; i++, at++)
+            for (int j = 0; j < x->d; j++) out[at * x->d + j] = mat_at(x, i, j);
+    }
+    return at;
+}
+
+static int clip_set_check(const vr_dist_mat *clips, int n, int d, const char *what, int64_t *rows) {
+    char w[64];
+    *rows = 0;
+    for (int c = 0; c < n; c++) {
+        snprintf(w, sizeof w, "%s clip %d", what, c);
+        if (clips[c].d != d) return vr_fail("FAD∞ (clips): %s has d = %d, expected %d", w, clips[c].d, d);
+        if (clips[c].n < 1) return vr_fail("FAD∞ (clips): %s has no embeddings", w);
+        if (mat_check(&clips[c], w)) return -1;
+        *rows += clips[c].n;
+    }
+    return 0;
+}
+
+int vr_fad_inf_clips(const vr_dist_mat *ref, int n_ref, const vr_dist_mat *gen, int n_gen,
+                     const vr_fad_inf_clips_opts *o, vr_fad_inf *out) {
+    memset(out, 0, sizeof *out);
+    if (o->steps < 2 || o->draws < 1 || !(o->min_frac > 0 && o->min_frac < 1))
+        return vr_fail("FAD∞ (clips): steps >= 2, draws >= 1 and min_frac in (0, 1) expected (got %d, %d, %g)",
+                       o->steps, o->draws, o->min_frac);
+    if (!ref || !gen || n_ref < 1 || n_gen < 1) return vr_fail("FAD∞ (clips): empty set");
+    int d = gen[0].d;
+    int64_t rows_ref, rows_gen;
+    if (clip_set_check(gen, n_gen, d, "generated", &rows_gen) || clip_set_check(ref, n_ref, d, "reference", &rows_ref))
+        return -1;
+    if (llround(o->min_frac * n_gen) < 2 || llround(o->min_frac * n_ref) < 2)
+        return vr_fail("FAD∞ (clips): %d generated and %d reference clips: the smallest draws (fraction %g) need "
+                       ">= 2 clips each", n_gen, n_ref, o->min_frac);
+    int steps = o->steps;
+    out->ns = malloc((size_t)steps * sizeof *out->ns);
+    out->fads = malloc((size_t)steps * sizeof *out->fads);
+    double *xs = malloc((size_t)steps * sizeof *xs);
+    int64_t *ig = malloc((size_t)n_gen * sizeof *ig), *ir = malloc((size_t)n_ref * sizeof *ir);
+    double *pg = malloc((size_t)rows_gen * d * sizeof *pg), *pr = malloc((size_t)rows_ref * d * sizeof *pr);
+    int rc = (!out->ns || !out->fads || !xs || !ig || !ir || !pg || !pr) ? vr_fail("FAD∞ (clips): out of memory") : 0;
+    for (int s = 0; s < steps && !rc; s++) {
+        double a = s == steps - 1 ? 1.0 : o->min_frac + s * (1.0 - o->min_frac) / (steps - 1);
+        int64_t mg = s == steps - 1 ? n_gen : llround(a * n_gen), mr = s == steps - 1 ? n_ref : llround(a * n_ref);
+        int draws = s == steps - 1 ? 1 : o->draws;
+        double sum = 0;
+        for (int k = 0; k < draws && !rc; k++) {
+            vr_rng g;
+            vr_rng_seed_stream(&g, o->seed, (uint64_t)s * (uint64_t)o->draws + (uint64_t)k);
+            for (int64_t i = 0; i < n_gen; i++) ig[i] = i;
+            for (int64_t i = 0; i < n_ref; i++) ir[i] = i;
+            vr_rng_shuffle_i64(&g, ig, n_gen);
+            vr_rng_shuffle_i64(&g, ir, n_ref);
+            int64_t ng = pool_clips(gen, ig, mg, pg), nr = pool_clips(ref, ir, mr, pr);
+            vr_dist_stats sg = {0}, sr = {0};
+            double fad;
+            rc = vr_dist_stats_compute(&sg, vr_dist_f64(pg, ng, d)) || vr_dist_stats_compute(&sr, vr_dist_f64(pr, nr, d)) ||
+                 vr_fad(&sr, &sg, &fad, NULL);
+            vr_dist_stats_free(&sg);
+            vr_dist_stats_free(&sr);
+            if (rc) vr_context("FAD∞ (clips): fraction %.3f (%lld generated, %lld reference clips)", a, (long long)mg,
+                               (long long)mr);
+            sum += fad;
+        }
+        out->ns[s] = mg, out->fads[s] = sum / draws, xs[s] = 1.0 / a;
+    }
+    if (!rc) rc = fit_line(xs, out->fads, steps, &out->fad_inf, &out->slope, &out->r2);
+    out->npoints = steps, out->min_n = out->ns[0];
+    free(xs), free(ig), free(ir), free(pg), free(pr);
+    if (rc) vr_fad_inf_free(out);
+    return rc;
+}
+
 /* ---- per-clip FAD ---- */
 
 int vr_fad_per_clip(const vr_dist_stats *ref, const vr_dist_mat *clips, int nclips, double *fad) {

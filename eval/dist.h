@@ -117,6 +117,28 @@ void vr_fad_inf_free(vr_fad_inf *r);
  * for which idx must have room for n_total entries. */
 void vr_fad_inf_indices(const vr_fad_inf_opts *o, int s, int64_t n_total, int64_t n, int64_t *idx);
 
+/* FAD∞ over clips, both sets subsampled (vrobin's; fadtk's is vr_fad_inf_compute above).
+ * fadtk draws windows of the generated set with replacement against fixed reference statistics,
+ * which leaves two biases a benchmark of a few hundred clips cannot ignore: a clip's windows are
+ * correlated (the clip is the independent unit), and a finite reference set adds its own O(1/N_ref)
+ * term. Both are O(1/size), so scaling both sets together by α removes them in one fit:
+ *   for α_s = min_frac + s·(1 - min_frac)/(steps-1), s = 0..steps-1: draw round(α_s·n_gen)
+ *   generated clips and round(α_s·n_ref) reference clips without replacement (vr_rng stream
+ *   (seed, s·draws + k) shuffles, generated first), FAD between the pooled windows of the two
+ *   draws, averaged over `draws` draws (one at α = 1: the whole sets, the plain FAD); then
+ *   FAD = a + b/α by least squares: FAD∞ = a (can come out below 0 by noise: reported as is).
+ * ns[] holds the generated clips per point. Subsets need >= 2 clips each. */
+typedef struct vr_fad_inf_clips_opts {
+    int steps;       /* fractions, >= 2 (default 8) */
+    double min_frac; /* smallest fraction, in (0, 1) (default 0.4) */
+    int draws;       /* draws averaged per fraction below 1 (default 6) */
+    uint64_t seed;
+} vr_fad_inf_clips_opts;
+
+void vr_fad_inf_clips_defaults(vr_fad_inf_clips_opts *o);
+int vr_fad_inf_clips(const vr_dist_mat *ref, int n_ref, const vr_dist_mat *gen, int n_gen,
+                     const vr_fad_inf_clips_opts *o, vr_fad_inf *out);
+
 /* Per-clip FAD as fadtk score_individual: for clip c with its own window embeddings
  * clips[c] ([n_c][d]), fad[c] = FAD(reference stats, stats of clip c) with the formula of vr_fad
  * (fad has nclips entries).

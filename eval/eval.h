@@ -12,7 +12,8 @@
  * Griffin-Lim decoder as generated audio (the decoder's ceiling: no model can beat it).
  *
  * Metrics, per system (definitions are also written into every JSON/Markdown output):
- *   fad_<bb>, fad_inf_<bb>, per_clip_fad_<bb> (median), precision/recall/density/coverage_<bb>
+ *   fad_<bb>, fad_inf_<bb> (fadtk), fad_inf_clips_<bb> (both sets extrapolated over clips),
+ *       per_clip_fad_<bb> (median), precision/recall/density/coverage_<bb>
  *       for each embedding backbone bb of eval.backbones (eval/dist.h, eval/embed.h): windows of
  *       every clip pooled into one set; PRDC on per-clip mean embeddings, k = eval.prdc_k.
  *   kl, is, instrument_acc, pattern_acc          with eval.tagger (a tagger export)

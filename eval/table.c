@@ -266,6 +266,7 @@ static const struct {
     const char *prefix, *label;
     int better;
 } FAMILIES[] = { /* <prefix><backbone>: longest prefixes first */
+    {"fad_inf_clips_r2_", "FAD∞ clips r² ", 0}, {"fad_inf_clips_", "FAD∞ clips ", -1},
     {"fad_inf_r2_", "FAD∞ r² ", 0},    {"fad_ref_rank_", "ref. rank ", 0}, {"fad_inf_", "FAD∞ ", -1},
     {"per_clip_fad_", "FAD/clip ", -1}, {"fad_", "FAD ", -1},          {"precision_", "precision ", 1},
     {"recall_", "recall ", 1},         {"density_", "density ", 1},      {"coverage_", "coverage ", 1},
@@ -349,11 +350,11 @@ static const char *find_def_key(const vr_eval_set *s, const char *key) {
 }
 
 static const char *const PRESET_MAIN[] = {
-    "fad_mel", "fad_tagger", "fad_inf_tagger|fad_inf_mel", "kl", "is", "density_tagger|density_mel",
+    "fad_mel", "fad_tagger", "fad_inf_tagger|fad_inf_mel", "fad_inf_clips_mel", "kl", "is", "density_tagger|density_mel",
     "coverage_tagger|coverage_mel", "align_video_music", "align_text_music", "loris_bhs", "loris_bcs", "loris_f1",
     "tempo_acc1", "instrument_acc", NULL};
 static const char *const PRESET_ABLATION[] = {
-    "fad_mel", "fad_tagger", "fad_inf_tagger|fad_inf_mel", "kl", "is", "align_video_music", "align_text_music",
+    "fad_mel", "fad_tagger", "fad_inf_tagger|fad_inf_mel", "fad_inf_clips_mel", "kl", "is", "align_video_music", "align_text_music",
     "loris_f1", "tempo_acc1", "instrument_acc", "pattern_acc", NULL};
 static const char *const PRESET_LATENCY[] = {"s_per_10s", "rtf", "s_per_10s_*", "fad_mel", "fad_tagger", NULL};
 

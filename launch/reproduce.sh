@@ -8,22 +8,24 @@
 #   -> results/{main_id,main_ood,ablation,latency,intent}.md (+ .csv, PNG plots, HTML report).
 #
 # Usage: launch/reproduce.sh [tiny|small|full] [--real DIR] [--work DIR] [--results DIR] [--ranks N]
-#                            [--no-setup]
+#                            [--steps N] [--clips N] [--no-setup]
 #   tiny   SynthV2M tiny, the tiny model, a few steps: a smoke run of every phase (minutes; a test)
-#   small  SynthV2M small, the small model, a short schedule sized for ~2-3 h on 2 CPU cores
+#   small  SynthV2M small, the small model, 300 steps per stage, 40 clips per split: ~3 h on 2 cores
 #   full   SynthV2M full, the configs' schedules as committed (a GPU node or a long CPU run)
 #   --real DIR   also score every system on a folder of real videos (mp4/mkv/webm, captions from
 #                same-stem .txt files), against their own soundtracks -> results/main_real.md
 #   --work DIR   where data, runs and generated audio go (default runs/reproduce_<preset>)
 #   --results D  where the tables go (default: results/ for small and full, <work>/results for tiny)
 #   --ranks N    MPI ranks for training (default: 2 when the machine has 2 cores or more, else 1)
+#   --steps N    training steps per stage instead of the preset's (one-stage systems get 2N)
+#   --clips N    test clips scored per split instead of the preset's (0: all)
 #   --no-setup   skip launch/setup.sh (packages installed and build/ up to date)
 # Interrupted? Run the same command again: finished phases are skipped (<work>/done/), an
 # interrupted training resumes from its last checkpoint, generation keeps the clips it wrote.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 die() {
     echo "reproduce.sh: $*" >&2
@@ -242,6 +244,8 @@ main() {
     WORK=""
     RESULTS=""
     RANKS=""
+    STEPS_ARG=""
+    CLIPS_ARG=""
     local setup=1
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -250,6 +254,8 @@ main() {
             --work) WORK=${2:?--work needs a folder}; shift ;;
             --results) RESULTS=${2:?--results needs a folder}; shift ;;
             --ranks) RANKS=${2:?--ranks needs a number}; shift ;;
+            --steps) STEPS_ARG=${2:?--steps needs a number}; shift ;;
+            --clips) CLIPS_ARG=${2:?--clips needs a number}; shift ;;
             --no-setup) setup=0 ;;
             -h | --help) usage; return 0 ;;
             *) usage >&2; die "unknown argument '$1'" ;;
@@ -258,7 +264,9 @@ main() {
     done
     [ -z "$RANKS" ] && RANKS=$(($(nproc) >= 2 ? 2 : 1))
     [[ "$RANKS" =~ ^[1-9][0-9]*$ ]] || die "--ranks: expected a positive number, got '$RANKS'"
-    CMDLINE="launch/reproduce.sh $PRESET${REAL:+ --real $REAL}"
+    [ -z "$STEPS_ARG" ] || [[ "$STEPS_ARG" =~ ^[1-9][0-9]*$ ]] || die "--steps: expected a positive number, got '$STEPS_ARG'"
+    [ -z "$CLIPS_ARG" ] || [[ "$CLIPS_ARG" =~ ^[0-9]+$ ]] || die "--clips: expected a number, got '$CLIPS_ARG'"
+    CMDLINE="launch/reproduce.sh $PRESET${REAL:+ --real $REAL}${STEPS_ARG:+ --steps $STEPS_ARG}${CLIPS_ARG:+ --clips $CLIPS_ARG}"
 
     # preset: data size, training steps per stage, clips scored, evaluation-model steps
     case "$PRESET" in
@@ -275,6 +283,11 @@ main() {
             LATENCY_STEPS="5 10 20" REPORT_CLIPS=8 LR_SCALE_ARGS=""
             ;;
     esac
+    if [ -n "$STEPS_ARG" ]; then
+        STEPS=$STEPS_ARG
+        CKPT_EVERY=$((STEPS / 3 > 0 ? STEPS / 3 : 1))
+    fi
+    [ -n "$CLIPS_ARG" ] && MAX_CLIPS=$CLIPS_ARG
     WORK=${WORK:-runs/reproduce_$PRESET}
     if [ -z "$RESULTS" ]; then
         if [ "$PRESET" = tiny ]; then RESULTS=$WORK/results; else RESULTS=results; fi
