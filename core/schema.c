@@ -156,6 +156,10 @@ const cfg_key_spec vr_schema[] = {
     {"eval.prdc_k", CFG_INT, "5", "k of the k-NN balls of precision/recall/density/coverage.", NULL},
     {"eval.seed", CFG_INT, "1", "Seed of the generation (per clip: a hash of the id) and of FAD-inf's subsamples.", NULL},
     {"eval.steps", CFG_INT, "0", "Sampling steps per patch for generated systems; 0 = the model's default.", NULL},
+    {"eval.solver", CFG_STRING, "euler",
+     "ODE solver of LocDiT sampling for generated Video-Robin systems: euler, or heun (second order, two velocity "
+     "evaluations per step).",
+     "euler|heun"},
     {"eval.cfg_scale", CFG_FLOAT, "0", "Guidance scale for generated systems; 0 = the model's default.", NULL},
     {"eval.batch", CFG_INT, "4", "Clips generated together.", NULL},
     {"eval.tagger", CFG_STRING, "",

@@ -299,7 +299,9 @@ int vr_gen_latents(vr_generator *g, vr_gen_clip *const *clips, int n, const robi
         tt_scope_begin();
         o.history = H ? tt_slice(run, 1, s * F, (s + H) * F, 1) : NULL;
         tt_tensor *x;
-        if (g->m.ops == &fullseq_ops) { /* the baseline samples the window's patches at once */
+        if (g->m.ops == &fullseq_ops && o.solver != DIT_EULER) {
+            x = tt_fail("the Heun solver is implemented for the Video-Robin LocDiT only; fullseq_dit samples with Euler");
+        } else if (g->m.ops == &fullseq_ops) { /* the baseline samples the window's patches at once */
             fullseq_gen_opts fo = {.steps = o.steps, .cfg_scale = o.cfg_scale, .history = o.history, .clip_gens = gens,
                                    .seconds = o.times ? &o.times->dit : NULL};
             x = fullseq_generate(&g->m, &b, &fo, NULL);
@@ -401,7 +403,8 @@ int vr_generate(const vr_gen_opts *o, vr_gen_stats *st) {
     st->t_decode = vr_now() - t0;
 
     t0 = vr_now();
-    robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .times = &st->model, .dit_threads = o->dit_threads};
+    robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .solver = (dit_solver)o->solver,
+                         .times = &st->model, .dit_threads = o->dit_threads};
     vr_progress *bar = vr_progress_begin("generate", (clip.T + g.F - 1) / g.F, "patches");
     int bad = vr_gen_latents(&g, (vr_gen_clip *[]){&clip}, 1, &go, bar);
     vr_progress_end(bar);
@@ -476,6 +479,7 @@ static int write_timings(batch_run *br) {
     cJSON_AddNumberToObject(root, "batch", br->o->batch);
     cJSON_AddNumberToObject(root, "steps", br->o->steps > 0 ? br->o->steps : (double)cfg_int(br->g->c, "model.sample_steps"));
     cJSON_AddNumberToObject(root, "cfg_scale", br->o->cfg_scale > 0 ? br->o->cfg_scale : cfg_float(br->g->c, "model.cfg_scale"));
+    cJSON_AddStringToObject(root, "solver", dit_solver_name((dit_solver)br->o->solver));
     cJSON_AddNumberToObject(root, "seed", (double)br->o->seed);
     cJSON_AddNumberToObject(root, "griffin_lim_iters", br->o->gl_iters);
     cJSON_AddNumberToObject(root, "n_clips", br->st->n_clips);
@@ -501,8 +505,8 @@ static int write_timings(batch_run *br) {
 /* Generate, decode and write one batch of clips of one length; failures are recorded per clip. */
 static void run_batch(batch_run *br, vr_gen_clip **clips, int n, const int *lines, const double *t_decode) {
     robin_gen_times tm = {0};
-    robin_gen_opts go = {.steps = br->o->steps, .cfg_scale = br->o->cfg_scale, .times = &tm,
-                         .dit_threads = br->o->dit_threads};
+    robin_gen_opts go = {.steps = br->o->steps, .cfg_scale = br->o->cfg_scale, .solver = (dit_solver)br->o->solver,
+                         .times = &tm, .dit_threads = br->o->dit_threads};
     if (vr_gen_latents(br->g, clips, n, &go, NULL)) {
         char why[1024];
         snprintf(why, sizeof why, "%s", vr_error());
@@ -576,12 +580,15 @@ static cJSON *previous_clips(const char *path, const vr_gen_opts *o, const vr_ge
     cJSON *steps = cJSON_GetObjectItemCaseSensitive(root, "steps"), *scale = cJSON_GetObjectItemCaseSensitive(root, "cfg_scale");
     double want_steps = o->steps > 0 ? o->steps : (double)cfg_int(g->c, "model.sample_steps");
     double want_scale = o->cfg_scale > 0 ? o->cfg_scale : cfg_float(g->c, "model.cfg_scale");
+    cJSON *solver = cJSON_GetObjectItemCaseSensitive(root, "solver"); /* absent in older files: Euler */
+    const char *had_solver = cJSON_IsString(solver) ? solver->valuestring : "euler";
     if (cJSON_IsString(model) && cJSON_IsNumber(seed) && cJSON_IsNumber(steps) && cJSON_IsNumber(scale) &&
         (strcmp(model->valuestring, o->model) || seed->valuedouble != (double)o->seed ||
-         steps->valuedouble != want_steps || scale->valuedouble != want_scale))
-        VR_WARN("%s: the clips already there were made with other settings (model %s, seed %.0f, %.0f steps, cfg %g); "
-                "they are kept as they are", path, model->valuestring, seed->valuedouble, steps->valuedouble,
-                scale->valuedouble);
+         steps->valuedouble != want_steps || scale->valuedouble != want_scale ||
+         strcmp(had_solver, dit_solver_name((dit_solver)o->solver))))
+        VR_WARN("%s: the clips already there were made with other settings (model %s, seed %.0f, %.0f steps, %s, "
+                "cfg %g); they are kept as they are",
+                path, model->valuestring, seed->valuedouble, steps->valuedouble, had_solver, scale->valuedouble);
     cJSON *clips = cJSON_DetachItemFromObjectCaseSensitive(root, "clips");
     cJSON_Delete(root);
     if (!cJSON_IsArray(clips)) {
@@ -754,7 +761,9 @@ static void usage(FILE *out) {
             "exists are skipped (resume); DIR/timings.json has per-clip seconds per stage and clips/s.\n\n"
             "  --text S               caption (prompt); longer than %d bytes is cut, with a warning\n"
             "  --batch B              clips per model call in manifest mode (default 1)\n"
-            "  --steps N              Euler steps per patch (default: the model's model.sample_steps)\n"
+            "  --steps N              solver steps per patch (default: the model's model.sample_steps)\n"
+            "  --solver euler|heun    ODE solver of LocDiT sampling (default euler; heun: second order, two\n"
+            "                         velocity evaluations per step, Video-Robin models only)\n"
             "  --cfg S                classifier-free guidance scale (default: model.cfg_scale)\n"
             "  --seed N               sampling seed; the same seed gives the same output (default: from the clock;\n"
             "                         in manifest mode each clip's seed is derived from N and its id)\n"
@@ -814,6 +823,13 @@ int vr_cmd_generate(int argc, char **argv) {
                 return 2;
             }
             o.dit_threads = (int)v;
+        } else if (!strcmp(a, "--solver")) {
+            dit_solver s;
+            if (dit_solver_parse(val, &s)) {
+                fprintf(stderr, "vrobin generate: --solver %s: expected euler or heun\n", val);
+                return 2;
+            }
+            o.solver = (int)s;
         } else if (!strcmp(a, "--cfg")) {
             char *end;
             o.cfg_scale = strtod(val, &end);

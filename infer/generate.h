@@ -58,7 +58,8 @@ typedef struct vr_gen_opts {
     const char *text;     /* caption of the single video; NULL = "" */
     const char *out;      /* .wav .flac .mp4 .mkv .webm; in batch mode the output folder */
     int batch;            /* clips per model call in batch mode (default 1) */
-    int steps;            /* Euler steps per patch; 0 = the model's default */
+    int steps;            /* solver steps per patch; 0 = the model's default */
+    int solver;           /* dit_solver: 0 Euler (default), 1 Heun (models/locdit.h; Video-Robin models only) */
     double cfg_scale;     /* 0 = the model's default */
     uint64_t seed;
     int gl_iters;         /* Griffin-Lim iterations (default 32) */

@@ -1,8 +1,10 @@
 /* locdit.c — see locdit.h. */
 #include "models/locdit.h"
 
+
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int zero_linear(nn_linear *l, tt_params *p, const char *name, int in, int out, tt_gen *g) {
     if (nn_linear_init(l, p, name, in, out, 1, g)) return -1;
@@ -82,9 +84,33 @@ tt_tensor *dit_fwd(const locdit *m, const tt_tensor *ctx, const tt_tensor *xt, c
     return nn_linear_fwd(&m->out, modulate(tt_slice(x, 1, F, 2 * F, 1), fm[0], fm[1])); /* [N,F,M] */
 }
 
+int dit_solver_parse(const char *name, dit_solver *out) {
+    if (!strcmp(name, "euler")) *out = DIT_EULER;
+    else if (!strcmp(name, "heun")) *out = DIT_HEUN;
+    else return -1;
+    return 0;
+}
+
+const char *dit_solver_name(dit_solver s) { return s == DIT_HEUN ? "heun" : "euler"; }
+
+/* The guided velocity at flow time t of the rows x [B, F, M] (ctx2/c2: [cond ; uncond] rows when guided). */
+static tt_tensor *guided_velocity(const locdit *m, const tt_tensor *ctx2, const tt_tensor *c2, tt_tensor *x, double t,
+                                  int64_t B, double cfg_scale) {
+    int guided = cfg_scale != 1.0;
+    tt_tensor *tt = tt_full(TT_SHAPE(guided ? 2 * B : B), t, TT_F32);
+    tt_tensor *xin = guided ? tt_cat((tt_tensor *[]){x, x}, 2, 0) : x;
+    tt_tensor *v = dit_fwd(m, ctx2, xin, tt, c2, 0.0, NULL);
+    if (guided && v) {
+        tt_tensor *vc = tt_slice(v, 0, 0, B, 1), *vu = tt_slice(v, 0, B, 2 * B, 1);
+        v = tt_add(vu, tt_mul_scalar(tt_sub(vc, vu), cfg_scale));
+    }
+    return v;
+}
+
 tt_tensor *dit_sample(const locdit *m, const tt_tensor *ctx, const tt_tensor *c, const tt_tensor *x0, int steps,
-                      double cfg_scale) {
-    if (steps < 1) return tt_fail("dit_sample: %d Euler steps, expected >= 1", steps);
+                      dit_solver solver, double cfg_scale) {
+    if (steps < 1) return tt_fail("dit_sample: %d steps, expected >= 1", steps);
+    if (solver != DIT_EULER && solver != DIT_HEUN) return tt_fail("dit_sample: unknown solver %d", (int)solver);
     int64_t B = tt_size(x0, 0);
     int guided = cfg_scale != 1.0;
     /* rows [cond ; uncond] when guided */
@@ -94,14 +120,13 @@ tt_tensor *dit_sample(const locdit *m, const tt_tensor *ctx, const tt_tensor *c,
     tt_tensor *x = (tt_tensor *)x0;
     double dt = 1.0 / steps;
     for (int i = 0; i < steps; i++) {
-        tt_tensor *t = tt_full(TT_SHAPE(guided ? 2 * B : B), (double)i / steps, TT_F32);
-        tt_tensor *xin = guided ? tt_cat((tt_tensor *[]){x, x}, 2, 0) : x;
-        tt_tensor *v = dit_fwd(m, ctx2, xin, t, c2, 0.0, NULL);
-        if (guided) {
-            tt_tensor *vc = tt_slice(v, 0, 0, B, 1), *vu = tt_slice(v, 0, B, 2 * B, 1);
-            v = tt_add(vu, tt_mul_scalar(tt_sub(vc, vu), cfg_scale));
+        tt_tensor *v = guided_velocity(m, ctx2, c2, x, (double)i / steps, B, cfg_scale);
+        if (v && solver == DIT_HEUN) {
+            tt_tensor *x_end = tt_add(x, tt_mul_scalar(v, dt));
+            tt_tensor *v_end = guided_velocity(m, ctx2, c2, x_end, (double)(i + 1) / steps, B, cfg_scale);
+            v = v_end ? tt_mul_scalar(tt_add(v, v_end), 0.5) : NULL;
         }
-        x = tt_add(x, tt_mul_scalar(v, dt));
+        x = v ? tt_add(x, tt_mul_scalar(v, dt)) : NULL;
         if (!x) return NULL;
     }
     return x;

@@ -58,10 +58,21 @@ tt_tensor *dit_block_fwd(const dit_block *b, const tt_tensor *x, const tt_tensor
 tt_tensor *dit_fwd(const locdit *m, const tt_tensor *ctx, const tt_tensor *xt, const tt_tensor *t, const tt_tensor *c,
                    double p, tt_gen *g);
 
-/* Euler sampling of one patch per row from x0 (noise) [B, F, M] with context ctx [B, F, M] and
+/* The ODE solver of sampling, flow time 0 -> 1 in `steps` equal steps of dt = 1/steps:
+ *   DIT_EULER: x += dt·v(x, t_i)                                  (one velocity per step)
+ *   DIT_HEUN:  x~ = x + dt·v(x, t_i);  x += dt·(v(x, t_i) + v(x~, t_i+1))/2
+ *              (second order, two velocities per step; the last step's second one at t = 1)
+ * v is the guided velocity (CFG) at every evaluation. */
+typedef enum dit_solver { DIT_EULER = 0, DIT_HEUN = 1 } dit_solver;
+
+/* "euler" / "heun" -> *out; -1 (no message) for anything else. */
+int dit_solver_parse(const char *name, dit_solver *out);
+const char *dit_solver_name(dit_solver s);
+
+/* Sampling of one patch per row from x0 (noise) [B, F, M] with context ctx [B, F, M] and
  * condition c [B, d]; cfg_scale 1 runs the conditional branch only. Returns x1 [B, F, M]. */
 tt_tensor *dit_sample(const locdit *m, const tt_tensor *ctx, const tt_tensor *c, const tt_tensor *x0, int steps,
-                      double cfg_scale);
+                      dit_solver solver, double cfg_scale);
 
 #ifdef __cplusplus
 }

@@ -48,8 +48,8 @@ struct dit_fast {
     const float *b_ada;
     fast_block *blocks;
     float *freq;                       /* [d/2] sinusoid frequencies */
-    int temb_steps;                    /* step count of temb, 0 = none yet */
-    float *temb;                       /* [temb_steps, d] flow-time embeddings t_fc2(silu(t_fc1(.))) */
+    int temb_steps, temb_n;            /* temb is of the grid j / temb_steps, j < temb_n; 0 = none yet */
+    float *temb;                       /* [temb_n, d] flow-time embeddings t_fc2(silu(t_fc1(.))) */
     fast_work work[2];                 /* the calling thread's, the helper's */
     int ada_cap;                       /* condition rows the adaLN buffers hold */
     float *cond, *ada;                 /* [ada_cap, d], [ada_cap, n_ada] */
@@ -516,26 +516,28 @@ int dit_fast_velocity(dit_fast *f, int n, const float *ctx, const float *xt, con
     return 0;
 }
 
-/* the flow-time embeddings of steps t_i = i / steps (dit_sample's times), kept for the next call */
-static int step_embeddings(dit_fast *f, int steps) {
-    if (f->temb_steps == steps) return 0;
-    size_t n = (size_t)steps * f->d;
-    float *e = malloc(n * sizeof *e), *tmp = malloc(n * sizeof *tmp), *t = malloc((size_t)steps * sizeof *t);
-    if (e && tmp && t) {
-        for (int i = 0; i < steps; i++) t[i] = (float)((double)i / steps);
-        time_embed(f, steps, t, e, tmp);
+/* the flow-time embeddings of the grid t_j = j / steps, j < n (n = steps for Euler, steps + 1 with
+ * Heun's end points; dit_sample's times), kept for the next call */
+static int step_embeddings(dit_fast *f, int steps, int n) {
+    if (f->temb_steps == steps && f->temb_n >= n) return 0;
+    size_t nd = (size_t)n * f->d;
+    float *e = malloc(nd * sizeof *e), *tmp = malloc(nd * sizeof *tmp), *t = malloc((size_t)n * sizeof *t);
+    int ok = e && tmp && t;
+    if (ok) {
+        for (int i = 0; i < n; i++) t[i] = (float)((double)i / steps);
+        time_embed(f, n, t, e, tmp);
         free(f->temb);
         f->temb = e;
-        f->temb_steps = steps;
+        f->temb_steps = steps, f->temb_n = n;
     } else {
         free(e);
     }
     free(tmp);
     free(t);
-    return f->temb_steps == steps ? 0 : (tt_fail("dit_fast_sample: out of memory for %d steps", steps), -1);
+    return ok ? 0 : (tt_fail("dit_fast_sample: out of memory for %d steps", steps), -1);
 }
 
-/* One Euler step's velocities for the R rows of w: context tokens, then x's [B, F, M] embedded (dup:
+/* One velocity evaluation for the R rows of w: context tokens, then x's [B, F, M] embedded (dup:
  * into rows B..2B as well), through the network -> w->out [F, R, M]. */
 static void step_rows(const dit_fast *f, fast_work *w, const float *x, int B, int R, int dup, const float *ada) {
     memcpy(w->h, w->ctx_emb, (size_t)f->F * R * f->d * sizeof *w->h);
@@ -575,57 +577,94 @@ static int helper_ready(dit_fast *f) {
     return 0;
 }
 
-int dit_fast_sample(dit_fast *f, int B, const float *ctx, const float *c, float *x, int steps, double cfg_scale) {
-    if (steps < 1) return tt_fail("dit_fast_sample: %d Euler steps, expected >= 1", steps), -1;
+/* One sampling call's state: rows, threads and the adaLN chunk of grid points in f->ada. */
+typedef struct sample_run {
+    int B, R, Rw, split, guided, chunk, n_pts, c0; /* c0: first grid point in f->ada, -1 = none */
+    const float *c;
+    float s;
+} sample_run;
+
+/* adaLN outputs of grid point j, rows [cond B ; uncond B]: silu(temb_j + c) -> ada, computed
+ * `chunk` points at a time (the points are visited in order, each once or twice) */
+static const float *ada_of(dit_fast *f, sample_run *r, int j) {
+    int d = f->d;
+    if (r->c0 < 0 || j < r->c0 || j >= r->c0 + r->chunk) {
+        int n = r->n_pts - j < r->chunk ? r->n_pts - j : r->chunk;
+        for (int k = 0; k < n; k++)
+            for (int q = 0; q < r->R; q++) {
+                const float *cr = q < r->B ? r->c + (size_t)q * d : f->null, *te = f->temb + (size_t)(j + k) * d;
+                float *o = f->cond + ((size_t)k * r->R + q) * d;
+                for (int i = 0; i < d; i++) o[i] = te[i] + cr[i];
+            }
+        ada_rows(f, n * r->R);
+        r->c0 = j;
+    }
+    return f->ada + (size_t)(j - r->c0) * r->R * f->n_ada;
+}
+
+/* The guided velocity of x [B, F, M] at grid point j into v [B, F, M]. */
+static void guided_velocity(dit_fast *f, sample_run *r, int j, const float *x, float *v) {
+    int B = r->B, Rw = r->Rw, F = f->F, M = f->M;
+    const float *ada = ada_of(f, r, j);
+    fast_work *w0 = &f->work[0], *w1 = &f->work[1];
+    if (r->split) {
+        pthread_mutex_lock(&f->mu);
+        f->job.x = x, f->job.ada = ada + (size_t)B * f->n_ada, f->job.B = B;
+        f->posted++;
+        pthread_cond_signal(&f->go);
+        pthread_mutex_unlock(&f->mu);
+        step_rows(f, w0, x, B, B, 0, ada);
+        pthread_mutex_lock(&f->mu);
+        while (f->finished != f->posted) pthread_cond_wait(&f->done, &f->mu);
+        pthread_mutex_unlock(&f->mu);
+    } else {
+        step_rows(f, w0, x, B, r->R, r->guided, ada);
+    }
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < F; t++) {
+            const float *vc = w0->out + ((size_t)t * Rw + b) * M;
+            const float *vu = r->split ? w1->out + ((size_t)t * Rw + b) * M : vc + (size_t)B * M;
+            float *vb = v + ((size_t)b * F + t) * M;
+            for (int m = 0; m < M; m++) vb[m] = r->guided ? vu[m] + (vc[m] - vu[m]) * r->s : vc[m];
+        }
+}
+
+int dit_fast_sample(dit_fast *f, int B, const float *ctx, const float *c, float *x, int steps, dit_solver solver,
+                    double cfg_scale) {
+    if (steps < 1) return tt_fail("dit_fast_sample: %d steps, expected >= 1", steps), -1;
     if (B < 1) return tt_fail("dit_fast_sample: %d rows, expected >= 1", B), -1;
-    int guided = cfg_scale != 1.0, R = guided ? 2 * B : B, d = f->d, F = f->F, M = f->M;
+    if (solver != DIT_EULER && solver != DIT_HEUN) return tt_fail("dit_fast_sample: unknown solver %d", (int)solver), -1;
+    int heun = solver == DIT_HEUN, guided = cfg_scale != 1.0, R = guided ? 2 * B : B, d = f->d, F = f->F, M = f->M;
     /* two threads: cond rows here, uncond rows on the helper, B rows each */
-    int split = guided && f->threads > 1 && !helper_ready(f), Rw = split ? B : R;
-    /* adaLN outputs of `chunk` steps at a time, all rows */
+    int split = guided && f->threads > 1 && !helper_ready(f);
+    sample_run r = {.B = B, .R = R, .Rw = split ? B : R, .split = split, .guided = guided,
+                    .n_pts = heun ? steps + 1 : steps, .c0 = -1, .c = c, .s = (float)cfg_scale};
+    /* adaLN outputs of `chunk` grid points at a time, all rows */
     long budget = ADA_BUDGET / ((long)R * f->n_ada);
-    int chunk = budget < 1 ? 1 : budget > steps ? steps : (int)budget;
-    if (reserve(f, Rw, split ? 2 : 1, chunk * R) || step_embeddings(f, steps)) return -1;
+    r.chunk = budget < 1 ? 1 : budget > r.n_pts ? r.n_pts : (int)budget;
+    if (reserve(f, r.Rw, split ? 2 : 1, r.chunk * R) || step_embeddings(f, steps, r.n_pts)) return -1;
+    size_t n = (size_t)B * F * M;
+    float *v = malloc(n * sizeof *v), *v_end = heun ? malloc(n * sizeof *v_end) : NULL;
+    float *x_end = heun ? malloc(n * sizeof *x_end) : NULL;
+    if (!v || (heun && (!v_end || !x_end))) {
+        free(v), free(v_end), free(x_end);
+        return tt_fail("dit_fast_sample: out of memory for %d rows", B), -1;
+    }
     fast_work *w0 = &f->work[0], *w1 = &f->work[1];
     /* the context tokens are the same at every step */
-    embed(f, w0, ctx, B, w0->ctx_emb, 0, Rw, guided && !split);
+    embed(f, w0, ctx, B, w0->ctx_emb, 0, r.Rw, guided && !split);
     if (split) memcpy(w1->ctx_emb, w0->ctx_emb, (size_t)F * B * d * sizeof *w1->ctx_emb);
-    float dt = (float)(1.0 / steps), s = (float)cfg_scale;
+    float dt = (float)(1.0 / steps);
     for (int i = 0; i < steps; i++) {
-        if (i % chunk == 0) { /* rows [step][cond B ; uncond B]: silu(temb_i + c) -> ada */
-            int n = steps - i < chunk ? steps - i : chunk;
-            for (int k = 0; k < n; k++)
-                for (int r = 0; r < R; r++) {
-                    const float *cr = r < B ? c + (size_t)r * d : f->null, *te = f->temb + (size_t)(i + k) * d;
-                    float *o = f->cond + ((size_t)k * R + r) * d;
-                    for (int j = 0; j < d; j++) o[j] = te[j] + cr[j];
-                }
-            ada_rows(f, n * R);
+        guided_velocity(f, &r, i, x, v);
+        if (heun) { /* the velocity at the Euler step's end, averaged with the start's */
+            for (size_t k = 0; k < n; k++) x_end[k] = x[k] + v[k] * dt;
+            guided_velocity(f, &r, i + 1, x_end, v_end);
+            for (size_t k = 0; k < n; k++) v[k] = (v[k] + v_end[k]) * 0.5f;
         }
-        const float *ada = f->ada + (size_t)(i % chunk) * R * f->n_ada;
-        if (split) {
-            pthread_mutex_lock(&f->mu);
-            f->job.x = x, f->job.ada = ada + (size_t)B * f->n_ada, f->job.B = B;
-            f->posted++;
-            pthread_cond_signal(&f->go);
-            pthread_mutex_unlock(&f->mu);
-            step_rows(f, w0, x, B, B, 0, ada);
-            pthread_mutex_lock(&f->mu);
-            while (f->finished != f->posted) pthread_cond_wait(&f->done, &f->mu);
-            pthread_mutex_unlock(&f->mu);
-        } else {
-            step_rows(f, w0, x, B, R, guided, ada);
-        }
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < F; t++) {
-                const float *vc = w0->out + ((size_t)t * Rw + b) * M;
-                const float *vu = split ? w1->out + ((size_t)t * Rw + b) * M : vc + (size_t)B * M;
-                float *xb = x + ((size_t)b * F + t) * M;
-                for (int m = 0; m < M; m++) {
-                    float v = guided ? vu[m] + (vc[m] - vu[m]) * s : vc[m];
-                    xb[m] = xb[m] + v * dt;
-                }
-            }
+        for (size_t k = 0; k < n; k++) x[k] = x[k] + v[k] * dt;
     }
+    free(v), free(v_end), free(x_end);
     return 0;
 }
 
@@ -642,7 +681,7 @@ static int is_shape3(const tt_tensor *t, int64_t a, int64_t b, int64_t c) {
 }
 
 tt_tensor *dit_fast_sample_tt(dit_fast *f, const tt_tensor *ctx, const tt_tensor *c, const tt_tensor *x0, int steps,
-                              double cfg_scale) {
+                              dit_solver solver, double cfg_scale) {
     if (!ctx || !c || !x0) return NULL; /* a failed op upstream: keep its message */
     int64_t B = tt_size(x0, 0), F = f->F, M = f->M, d = f->d;
     if (B < 1 || B > (1 << 20) || !is_shape3(x0, B, F, M) || !is_shape3(ctx, B, F, M) || tt_ndim(c) != 2 ||
@@ -656,7 +695,7 @@ tt_tensor *dit_fast_sample_tt(dit_fast *f, const tt_tensor *ctx, const tt_tensor
     tt_tensor *out = NULL;
     if (!x || !cx || !cc) tt_fail("dit_fast_sample: out of memory for %lld rows", (long long)B);
     else if (!to_host(x0, x, (int64_t)n) && !to_host(ctx, cx, (int64_t)n) && !to_host(c, cc, B * d) &&
-             !dit_fast_sample(f, (int)B, cx, cc, x, steps, cfg_scale))
+             !dit_fast_sample(f, (int)B, cx, cc, x, steps, solver, cfg_scale))
         out = tt_from_data(x, TT_F32, TT_SHAPE(B, F, M));
     free(x);
     free(cx);

@@ -47,15 +47,16 @@ void dit_fast_free(dit_fast *f); /* NULL is fine */
  * (host arrays, row-major). 0, or -1 with tt_last_error(). */
 int dit_fast_velocity(dit_fast *f, int n, const float *ctx, const float *xt, const float *t, const float *c, float *v);
 
-/* dit_sample on host arrays: Euler sampling of B patches from x (noise in, x1 out) [B, F, M] with
+/* dit_sample on host arrays: sampling (Euler or Heun, locdit.h) of B patches from x (noise in, x1 out) [B, F, M] with
  * context ctx [B, F, M] and condition c [B, d]; cfg_scale 1 runs the conditional branch only.
  * 0, or -1 with tt_last_error(). */
-int dit_fast_sample(dit_fast *f, int B, const float *ctx, const float *c, float *x, int steps, double cfg_scale);
+int dit_fast_sample(dit_fast *f, int B, const float *ctx, const float *c, float *x, int steps, dit_solver solver,
+                    double cfg_scale);
 
 /* The same on tensors, with dit_sample's signature: ctx, x0 [B, F, M], c [B, d] (f32, any
  * device) -> a new CPU tensor x1 [B, F, M] (NULL with tt_last_error() on bad shapes). */
 tt_tensor *dit_fast_sample_tt(dit_fast *f, const tt_tensor *ctx, const tt_tensor *c, const tt_tensor *x0, int steps,
-                              double cfg_scale);
+                              dit_solver solver, double cfg_scale);
 
 #ifdef __cplusplus
 }

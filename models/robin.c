@@ -394,8 +394,8 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
             tt_tensor *noise = patch_noise(g, o.clip_gens, B, F, M);
             tt_tensor *ctx = prev ? prev : zeros, *x = NULL;
             if (noise)
-                x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, steps, scale)
-                         : dit_sample(&r->dit, ctx, c, noise, steps, scale);
+                x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, steps, o.solver, scale)
+                         : dit_sample(&r->dit, ctx, c, noise, steps, o.solver, scale);
             ok = x && !tt_copy_(tt_select(out, 1, k), x);
             t = lap(&tm->dit, t);
             if (ok && o.on_patch) o.on_patch(o.ctx);

@@ -23,6 +23,7 @@
 #ifndef VR_ROBIN_H
 #define VR_ROBIN_H
 
+#include "models/locdit.h"
 #include "models/model.h"
 
 #ifdef __cplusplus
@@ -60,8 +61,9 @@ typedef struct robin_gen_times {
 
 /* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
 typedef struct robin_gen_opts {
-    int steps;        /* Euler steps per patch; 0 = model.sample_steps */
+    int steps;        /* solver steps per patch; 0 = model.sample_steps */
     double cfg_scale; /* guidance scale > 0 (1 = no guidance); 0 = model.cfg_scale */
+    dit_solver solver; /* DIT_EULER (0, the default) or DIT_HEUN: two velocities per step (locdit.h) */
     /* Continuation: the normalised latent [B, H*F, M] of each clip's first H patches (0 <= H <= P).
      * They are not sampled but taken as given, teacher-forced through the planner, FSQ and RITE
      * exactly as in training, and copied into the output; sampling starts at patch H, whose DiT

@@ -142,8 +142,10 @@ def test_dit(exe, work, rng):
     with torch.no_grad():
         sample = ref.dit_sample(t, cfg, t["ctx_s"], t["c_s"], t["x0"], steps, scale)
         sample1 = ref.dit_sample(t, cfg, t["ctx_s"], t["c_s"], t["x0"], steps, 1.0)
+        sample_heun = ref.dit_sample(t, cfg, t["ctx_s"], t["c_s"], t["x0"], steps, scale, solver="heun")
     want = {"block_out": block_out.detach().numpy(), "v": v.detach().numpy(), "loss": loss.detach().numpy(),
-            "sample": sample.numpy(), "sample_unguided": sample1.numpy(), **grads(t)}
+            "sample": sample.numpy(), "sample_unguided": sample1.numpy(), "sample_heun": sample_heun.numpy(),
+            **grads(t)}
     compare("dit", got, want)
 
 

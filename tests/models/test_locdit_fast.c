@@ -91,23 +91,28 @@ static void test_shape(shape s, uint64_t seed) {
     printf("d %3d heads %d layers %d F %d M %2d: velocity err %.2e (max |v| %.2f)", d, s.heads, s.layers, F, M, e,
            want ? max_abs(want) : 0);
 
-    /* samples: 20 steps with CFG, 7 without (a second step count refreshes the time embeddings) */
+    /* samples: 20 steps with CFG, 7 without (a second step count refreshes the time embeddings),
+     * Heun with and without CFG (its grid has the end point t = 1 too) */
     struct {
         int steps;
         double cfg;
-    } runs[] = {{20, 2.0}, {7, 1.0}, {20, 3.5}};
+        dit_solver solver;
+    } runs[] = {{20, 2.0, DIT_EULER}, {7, 1.0, DIT_EULER}, {20, 3.5, DIT_EULER}, {10, 2.0, DIT_HEUN}, {5, 1.0, DIT_HEUN},
+                {20, 2.0, DIT_EULER}};
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         tt_tensor *sc = tt_slice(ctx, 0, 0, B, 1), *sx = tt_slice(xt, 0, 0, B, 1), *cb = tt_slice(c, 0, 0, B, 1);
-        tt_tensor *ref = dit_sample(&m, sc, cb, sx, runs[i].steps, runs[i].cfg);
-        tt_tensor *got = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, runs[i].cfg) : NULL;
+        dit_solver so = runs[i].solver;
+        tt_tensor *ref = dit_sample(&m, sc, cb, sx, runs[i].steps, so, runs[i].cfg);
+        tt_tensor *got = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
         e = ref && got ? max_abs_diff(ref, got) : INFINITY;
-        CHECK(e <= TOL, "d %d: %d-step sample (cfg %g) vs dit_sample max abs error %.2e", d, runs[i].steps,
-              runs[i].cfg, e);
-        printf(", %d steps cfg %g err %.2e (max |x| %.2f)", runs[i].steps, runs[i].cfg, e, ref ? max_abs(ref) : 0);
+        CHECK(e <= TOL, "d %d: %d-step %s sample (cfg %g) vs dit_sample max abs error %.2e", d, runs[i].steps,
+              dit_solver_name(so), runs[i].cfg, e);
+        printf(", %d %s steps cfg %g err %.2e (max |x| %.2f)", runs[i].steps, dit_solver_name(so), runs[i].cfg, e,
+               ref ? max_abs(ref) : 0);
         /* deterministic: the same bits again, and with the CFG branches on two threads */
-        tt_tensor *again = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, runs[i].cfg) : NULL;
+        tt_tensor *again = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
         CHECK(again && got && max_abs_diff(again, got) == 0, "d %d: repeated sample is bit-identical", d);
-        tt_tensor *two = f2 ? dit_fast_sample_tt(f2, sc, cb, sx, runs[i].steps, runs[i].cfg) : NULL;
+        tt_tensor *two = f2 ? dit_fast_sample_tt(f2, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
         CHECK(two && got && max_abs_diff(two, got) == 0, "d %d: sample on two threads is bit-identical", d);
     }
     printf("\n");
@@ -201,13 +206,15 @@ static void test_errors(void) {
         {x, c, tt_zeros(TT_SHAPE(6, 4), TT_F32), "x0 of 2 dims"},
     };
     for (size_t i = 0; f && i < sizeof bad / sizeof *bad; i++) {
-        tt_tensor *y = dit_fast_sample_tt(f, bad[i].ctx, bad[i].c, bad[i].x, 4, 2.0);
+        tt_tensor *y = dit_fast_sample_tt(f, bad[i].ctx, bad[i].c, bad[i].x, 4, DIT_EULER, 2.0);
         CHECK(!y && strstr(tt_last_error(), "expected x0 and ctx [B, 3, 4] and c [B, 16]"), "%s refused: %s",
               bad[i].what, tt_last_error());
     }
-    CHECK(f && !dit_fast_sample_tt(f, x, c, x, 0, 2.0) && strstr(tt_last_error(), "0 Euler steps"),
+    CHECK(f && !dit_fast_sample_tt(f, x, c, x, 0, DIT_EULER, 2.0) && strstr(tt_last_error(), "0 steps"),
           "0 steps refused: %s", tt_last_error());
-    CHECK(!dit_fast_sample_tt(f, x, c, NULL, 4, 2.0), "a NULL input (failed op upstream) gives NULL");
+    CHECK(!dit_fast_sample_tt(f, x, c, NULL, 4, DIT_EULER, 2.0), "a NULL input (failed op upstream) gives NULL");
+    CHECK(f && !dit_fast_sample_tt(f, x, c, x, 4, (dit_solver)7, 2.0) && strstr(tt_last_error(), "unknown solver"),
+          "an unknown solver is refused");
     CHECK(f && dit_fast_velocity(f, 0, NULL, NULL, NULL, NULL, NULL) == -1 && strstr(tt_last_error(), "0 rows"),
           "velocity of 0 rows refused: %s", tt_last_error());
     /* a parameter of the wrong shape is named */

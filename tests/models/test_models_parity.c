@@ -99,10 +99,14 @@ static int run_dit(tt_params *p, tt_params *in, tt_params *res, tt_gen *g) {
     if (!loss || tt_backward(loss)) return fail("dit forward/backward");
     tt_no_grad_begin();
     tt_tensor *sample = dit_sample(&m, input(in, "ctx_s"), input(in, "c_s"), input(in, "x0"), meta_int("steps"),
-                                   atof(st_meta(g_meta_file, "cfg_scale")));
-    tt_tensor *sample1 = dit_sample(&m, input(in, "ctx_s"), input(in, "c_s"), input(in, "x0"), meta_int("steps"), 1.0);
+                                   DIT_EULER, atof(st_meta(g_meta_file, "cfg_scale")));
+    tt_tensor *sample1 =
+        dit_sample(&m, input(in, "ctx_s"), input(in, "c_s"), input(in, "x0"), meta_int("steps"), DIT_EULER, 1.0);
+    tt_tensor *sample_heun = dit_sample(&m, input(in, "ctx_s"), input(in, "c_s"), input(in, "x0"), meta_int("steps"),
+                                        DIT_HEUN, atof(st_meta(g_meta_file, "cfg_scale")));
     tt_no_grad_end();
-    if (!sample || !sample1) return fail("dit_sample");
+    if (!sample || !sample1 || !sample_heun) return fail("dit_sample");
+    tt_params_add(res, "sample_heun", sample_heun);
     tt_params_add(res, "block_out", tt_detach(block_out));
     tt_params_add(res, "v", tt_detach(v));
     tt_params_add(res, "sample", sample);
