@@ -10,6 +10,7 @@
  *                      both); the KV-cache-off rows use the C kernel unless it is off
  *     --two-threads LIST   steps at which to measure the C kernel with its CFG branches on two
  *                      threads as well (robin_gen_opts.dit_threads = 2; default 20, or none)
+ *     --solver S       euler (default) or heun: the LocDiT ODE solver of every row
  *     --batch N        N copies of the clip through the model stages together (default 1; the other
  *                      stages stay one clip's); the JSON's "batch" says which
  *     --repeats N      timed runs per setting; the fastest is reported, with the median total (default 3)
@@ -75,11 +76,13 @@ static int die(const char *what) {
 /* One clip through every stage; t[] in seconds. batch > 1: that many copies of the clip (seeds
  * 1..batch) go through the model stages together (robin_gen_opts batch generation); features,
  * decoder and mux are then clip 0's alone, the model stages are the whole batch's. */
+static dit_solver g_solver = DIT_EULER; /* --solver */
+
 static int run_once(vr_generator *g, const char *video, const char *text, double seconds, int steps, int kv,
                     int path, int batch, const char *mux_out, double *t) {
     vr_gen_clip c[MAX_BATCH], *cp[MAX_BATCH];
     robin_gen_times tm = {0};
-    robin_gen_opts o = {.steps = steps, .no_kv_cache = !kv, .torch_dit = path == P_TORCH,
+    robin_gen_opts o = {.steps = steps, .solver = g_solver, .no_kv_cache = !kv, .torch_dit = path == P_TORCH,
                         .dit_threads = path == P_C2 ? 2 : 1, .times = &tm};
     float *wave = NULL;
     int rc = -1;
@@ -261,6 +264,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--no-kv")) n_nokv = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], nokv_steps, 16);
         else if (!strcmp(a, "--repeats")) repeats = atoi(argv[++i]);
         else if (!strcmp(a, "--batch")) batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--solver")) {
+            if (dit_solver_parse(argv[++i], &g_solver)) {
+                fprintf(stderr, "bench_generate: --solver %s: expected euler or heun\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--two-threads")) n_two = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], two_steps, 16);
         else if (!strcmp(a, "--fast")) {
             i++;
@@ -366,10 +375,10 @@ int main(int argc, char **argv) {
                    "  \"threads\": {\"torch\": %d, \"openblas\": %d},\n"
                    "  \"model\": {\"config\": \"%s\", \"parameters\": %lld, \"weights\": \"random init\", "
                    "\"cfg_scale\": %g, \"default_steps\": %d},\n"
-                   "  \"clip_seconds\": %g, \"batch\": %d, \"repeats\": %d, \"griffin_lim_iters\": %d, "
+                   "  \"clip_seconds\": %g, \"batch\": %d, \"solver\": \"%s\", \"repeats\": %d, \"griffin_lim_iters\": %d, "
                    "\"statistic\": \"stages of the fastest of the repeats; median_total over all\",\n  \"rows\": [\n",
                 command, commit, cpu, sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops, load_before, load_after,
-                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, batch, repeats,
+                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, batch, dit_solver_name(g_solver), repeats,
                 GL_ITERS);
         for (int i = 0; i < n_rows; i++) {
             fprintf(f, "    {\"kv_cache\": %s, \"locdit\": \"%s\", \"locdit_threads\": %d, \"steps\": %d",

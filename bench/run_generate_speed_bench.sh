@@ -29,10 +29,11 @@ for r in $(seq 1 "$ROUNDS"); do
     for s in ${STEPS//,/ }; do
         C=("$BUILD/bench_generate" "$WORK/clip.mp4")
         Q=(--steps "$s" --no-kv none --repeats 1)
-        "${C[@]}" configs/model/small.yaml "${Q[@]}" --fast both --two-threads "$s" --json "$WORK/c_robin_b1_${s}_$r.json" 2>/dev/null
-        "${C[@]}" configs/model/small.yaml "${Q[@]}" --fast on --two-threads none --batch 8 --json "$WORK/c_robin_b8_${s}_$r.json" 2>/dev/null
-        "${C[@]}" configs/model/fullseq_small.yaml "${Q[@]}" --fast on --two-threads none --json "$WORK/c_fullseq_b1_${s}_$r.json" 2>/dev/null
-        "${C[@]}" configs/model/fullseq_small.yaml "${Q[@]}" --fast on --two-threads none --batch 8 --json "$WORK/c_fullseq_b8_${s}_$r.json" 2>/dev/null
+        "${C[@]}" configs/model/small.yaml "${Q[@]}" --fast both --two-threads "$s" --json "$WORK/c_robin_b1_${s}_$r.json" >/dev/null 2>&1
+        "${C[@]}" configs/model/small.yaml "${Q[@]}" --fast on --two-threads none --batch 8 --json "$WORK/c_robin_b8_${s}_$r.json" >/dev/null 2>&1
+        "${C[@]}" configs/model/small.yaml "${Q[@]}" --fast on --two-threads none --solver heun --json "$WORK/c_heun_b1_${s}_$r.json" >/dev/null 2>&1
+        "${C[@]}" configs/model/fullseq_small.yaml "${Q[@]}" --fast on --two-threads none --json "$WORK/c_fullseq_b1_${s}_$r.json" >/dev/null 2>&1
+        "${C[@]}" configs/model/fullseq_small.yaml "${Q[@]}" --fast on --two-threads none --batch 8 --json "$WORK/c_fullseq_b8_${s}_$r.json" >/dev/null 2>&1
         "$PY" bench/bench_generate_py.py "$WORK/dump_$s" --json "$WORK/py_b1_${s}_$r.json" >/dev/null
         "$PY" bench/bench_generate_py.py "$WORK/dump_$s" --batch 8 --json "$WORK/py_b8_${s}_$r.json" >/dev/null
     done
@@ -51,7 +52,8 @@ def keep(best, key, row, B, diff=None):
         best[key] = st
 res = {"commit": commit, "rounds": rounds, "wall_s": int(wall), "steps": {}}
 machine = None
-ORDER = ["C kernel", "C kernel, CFG on 2 threads", "C, libtorch ops", "Python peer", "fullseq_dit (C)"]
+ORDER = ["C kernel", "C kernel, CFG on 2 threads", "C, libtorch ops", "Python peer", "fullseq_dit (C)",
+         "C kernel, Heun solver"]
 for s in steps:
     best = {}
     for r in range(1, rounds + 1):
@@ -62,6 +64,8 @@ for s in steps:
                 name = "C, libtorch ops" if row["locdit"] == "libtorch" else "C kernel, CFG on 2 threads" if row["locdit_threads"] == 2 else "C kernel"
                 keep(best, (name, B), row, B)
             keep(best, ("fullseq_dit (C)", B), json.load(open(f"{work}/c_fullseq_b{B}_{s}_{r}.json"))["rows"][0], B)
+            if B == 1:
+                keep(best, ("C kernel, Heun solver", 1), json.load(open(f"{work}/c_heun_b1_{s}_{r}.json"))["rows"][0], 1)
             pj = json.load(open(f"{work}/py_b{B}_{s}_{r}.json"))
             keep(best, ("Python peer", B), {k + "_s": pj["seconds"][k] for k in ("planner", "rite", "locdit")}, B,
                  diff=pj["max_abs_diff_vs_c"])
@@ -91,10 +95,12 @@ for s, best in res["steps"].items():
                 continue
             b = best[k]
             diff = f"{b['diff']:.1e}" if "diff" in b else ("0 (reference)" if name == "C kernel" and B == 1 else "")
-            L.append(f"| {name} | {B} | {b['planner']:.3f} | {b['rite']:.3f} | {b['locdit']:.3f} | **{b['model']:.3f}** | {py / b['model']:.2f}× | {diff} |")
+            speedup = "(not comparable: Heun)" if "Heun" in name else f"{py / b['model']:.2f}×"
+            L.append(f"| {name} | {B} | {b['planner']:.3f} | {b['rite']:.3f} | {b['locdit']:.3f} | **{b['model']:.3f}** | {speedup} | {diff} |")
     L.append("")
 L += ["Batch 8: eight copies of the clip (sampling seeds 1..8) through the model stages together; seconds per clip = "
-      "the batch's / 8. Not measured here: bf16 (no bf16 path in the C kernel yet), the AR frame baseline (not built).", ""]
+      "the batch's / 8. Every row samples with Euler except \"Heun solver\" (two velocity evaluations per step, "
+      "models/locdit.h). Not measured here: bf16 (no bf16 path in the C kernel yet), the AR frame baseline (not built).", ""]
 open(out + ".md", "w").write("\n".join(L))
 print("\n".join(L))
 PYEOF
