@@ -8,10 +8,7 @@
 # usage: test_retrieval.sh VROBIN SOURCE_DIR WORK_DIR PYTHON
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
 
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 export VROBIN_LOG=warn

@@ -6,10 +6,7 @@
 # usage: test_fullseq_e2e.sh VROBIN SOURCE_DIR WORK_DIR PYTHON
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
 near() { awk -v a="$1" -v b="$2" -v e="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= e) }'; }
 dur() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
 
