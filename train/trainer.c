@@ -404,17 +404,19 @@ static int setup_model(trainer *tr) {
     return 0;
 }
 
-/* Resume from `latest`, or initialise from train.init_from, or keep the fresh weights. */
+/* Resume from `latest`, or initialise from train.init_from, or keep the fresh weights. A --resume
+ * of a run with no checkpoint yet is a new run: train.init_from still applies (a stage 2 resumed
+ * before its first checkpoint must not silently train from scratch). */
 static int restore(trainer *tr) {
     if (tr->resume) {
         int missing = 0;
         tr->resume_from = vr_ckpt_latest(tr->run_dir, &missing);
         if (!tr->resume_from && !missing) return -1;
-        if (!tr->resume_from) {
-            VR_WARN("%s has no checkpoint yet: starting from step 0", tr->run_dir);
-            vr_clear_error();
-            return 0;
-        }
+    }
+    if (tr->resume && !tr->resume_from) {
+        VR_WARN("%s has no checkpoint yet: starting from step 0", tr->run_dir);
+        vr_clear_error();
+    } else if (tr->resume) {
         vr_ckpt_state st;
         if (check_resume_config(tr, tr->resume_from) ||
             vr_ckpt_load(tr->resume_from, tr->model.params, tr->ema, tr->opt->state, &st))

@@ -2,7 +2,8 @@
 # The Video-Robin model trained as a user runs it, on SynthV2M tiny shards:
 #   1. stage 1 (text -> music) on 1 rank and on 2 MPI ranks: the losses agree step by step
 #      (the flow noise of a clip depends on the clip, not on which rank draws it);
-#   2. stage 2 (video + text) initialised from stage 1; `vrobin plot` draws the curves;
+#   2. stage 2 (video + text) initialised from stage 1, also when started with --resume before its
+#      first checkpoint; `vrobin plot` draws the curves;
 #   3. a run stopped at its checkpoint and resumed gives bit-identical losses;
 #   4. the loss falls over the run.
 # Usage: test_train_e2e.sh VROBIN REPO WORKDIR
@@ -47,6 +48,13 @@ assert a == b, [(i + 1, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y][:
 PYEOF
 "$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" train.init_from=runs/one run.name=stage2 "${common[@]}" \
   >stage2.log 2>&1 && ok "stage 2 from stage 1" || { bad "stage 2 from stage 1"; tail stage2.log; }
+# --resume of a stage 2 with no checkpoint yet is a new run: train.init_from applies (launch/reproduce.sh
+# always passes --resume), so its losses equal the plain stage 2 run's bit for bit
+"$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" --resume train.init_from=runs/one run.name=stage2r \
+  "${common[@]}" >stage2r.log 2>&1 && grep -q "initialised from runs/one" stage2r.log \
+  && cmp -s <(grep -o '"loss": [^,]*' runs/stage2/metrics.jsonl) <(grep -o '"loss": [^,]*' runs/stage2r/metrics.jsonl) \
+  && ok "stage 2 with --resume and no checkpoint yet starts from stage 1" \
+  || { bad "stage 2 with --resume and no checkpoint yet starts from stage 1"; tail stage2r.log; }
 "$V" plot runs/stage2 -o curves.png >/dev/null && head -c 8 curves.png | od -An -tx1 | grep -q "89 50 4e 47" \
   && ok "vrobin plot writes a PNG" || bad "vrobin plot writes a PNG"
 "$V" train "$S1" run.name=long train.steps=120 train.ckpt_every=60 runtime.blas_threads=1 >long.log 2>&1 \
