@@ -8,7 +8,7 @@
 #   -> results/{main_id,main_ood,ablation,latency,intent}.md (+ .csv, PNG plots, HTML report).
 #
 # Usage: launch/reproduce.sh [tiny|small|full] [--real DIR] [--work DIR] [--results DIR] [--ranks N]
-#                            [--steps N] [--clips N] [--no-setup]
+#                            [--steps N] [--clips N] [--systems a,b,...] [--no-setup]
 #   tiny   SynthV2M tiny, the tiny model, a few steps: a smoke run of every phase (minutes; a test)
 #   small  SynthV2M small, the small model, 300 steps per stage, 40 clips per split: ~3 h on 2 cores
 #   full   SynthV2M full, the configs' schedules as committed (a GPU node or a long CPU run)
@@ -19,13 +19,16 @@
 #   --ranks N    MPI ranks for training (default: 2 when the machine has 2 cores or more, else 1)
 #   --steps N    training steps per stage instead of the preset's (one-stage systems get 2N)
 #   --clips N    test clips scored per split instead of the preset's (0: all)
+#   --systems L  train and score only these of vrobin,continuous,no_rite,text_only,video_only,
+#                fullseq_dit (retrieval and the oracle rows are always scored; the latency table
+#                needs vrobin and fullseq_dit, the intent table vrobin)
 #   --no-setup   skip launch/setup.sh (packages installed and build/ up to date)
 # Interrupted? Run the same command again: finished phases are skipped (<work>/done/), an
 # interrupted training resumes from its last checkpoint, generation keeps the clips it wrote.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 die() {
     echo "reproduce.sh: $*" >&2
@@ -165,7 +168,7 @@ eval_bench() { # BENCH MANIFEST
 intent_test() {
     "$V" data swap-prompts synth/test-id.jsonl -o intent/test-id-swapped.jsonl
     for sys in vrobin text_only video_only; do
-        eval_system intent intent/test-id-swapped.jsonl "$sys"
+        has_system "$sys" && eval_system intent intent/test-id-swapped.jsonl "$sys"
     done
 }
 
@@ -218,9 +221,21 @@ write_tables() {
     headed "$RESULTS/ablation.md" "$pre, test-id: ablations of the plan (FSQ, RITE) and of the conditions" \
         $(only_systems test-id vrobin no_rite continuous text_only video_only) --preset ablation \
         --csv "$RESULTS/ablation.csv"
-    headed "$RESULTS/latency.md" "$pre: seconds per 10-s clip at batch 1, vrobin vs fullseq_dit" scores/latency \
-        --preset latency --speedup-vs "fullseq_dit_${LATENCY_STEPS##* }steps" --csv "$RESULTS/latency.csv" \
-        --plot "$RESULTS/plots/latency" --sweep eval.steps --sweep-y s_per_10s,fad_mel --group eval.model
+    if [ -d scores/latency ]; then
+        headed "$RESULTS/latency.md" "$pre: seconds per 10-s clip at batch 1, vrobin vs fullseq_dit" scores/latency \
+            --preset latency --speedup-vs "fullseq_dit_${LATENCY_STEPS##* }steps" --csv "$RESULTS/latency.csv" \
+            --plot "$RESULTS/plots/latency" --sweep eval.steps --sweep-y s_per_10s,fad_mel --group eval.model
+    fi
+    if [ -d scores/intent ]; then write_intent "$pre"; fi
+    if [ -n "$REAL" ]; then
+        headed "$RESULTS/main_real.md" "Real videos from $REAL, scored against their own soundtracks" scores/real \
+            --preset main --csv "$RESULTS/main_real.csv"
+    fi
+    "$V" report scores/test-id -o "$RESULTS/report/report.html" --max-clips "$REPORT_CLIPS"
+}
+
+write_intent() {
+    local pre=$1
     # shellcheck disable=SC2046
     headed "$RESULTS/intent.md" "$pre, test-id with swapped prompts: instrument follows the text, tempo the video" \
         scores/intent --columns instrument_acc,pattern_acc,tempo_acc1,loris_f1,align_video_music,align_text_music,kl \
@@ -234,11 +249,12 @@ write_tables() {
             --columns instrument_acc,pattern_acc,tempo_acc1,loris_f1,align_video_music,align_text_music,kl |
             sed -n '/^| system/,/^$/p'
     } >> "$RESULTS/intent.md"
-    if [ -n "$REAL" ]; then
-        headed "$RESULTS/main_real.md" "Real videos from $REAL, scored against their own soundtracks" scores/real \
-            --preset main --csv "$RESULTS/main_real.csv"
-    fi
-    "$V" report scores/test-id -o "$RESULTS/report/report.html" --max-clips "$REPORT_CLIPS"
+}
+
+has_system() {
+    local s
+    for s in "${SYSTEMS[@]}"; do [ "${s%%|*}" = "$1" ] && return 0; done
+    return 1
 }
 
 # ---- main ---------------------------------------------------------------------------------------------
@@ -250,6 +266,7 @@ main() {
     RANKS=""
     STEPS_ARG=""
     CLIPS_ARG=""
+    SYSTEMS_ARG=""
     local setup=1
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -260,6 +277,7 @@ main() {
             --ranks) RANKS=${2:?--ranks needs a number}; shift ;;
             --steps) STEPS_ARG=${2:?--steps needs a number}; shift ;;
             --clips) CLIPS_ARG=${2:?--clips needs a number}; shift ;;
+            --systems) SYSTEMS_ARG=${2:?--systems needs a list}; shift ;;
             --no-setup) setup=0 ;;
             -h | --help) usage; return 0 ;;
             *) usage >&2; die "unknown argument '$1'" ;;
@@ -270,7 +288,17 @@ main() {
     [[ "$RANKS" =~ ^[1-9][0-9]*$ ]] || die "--ranks: expected a positive number, got '$RANKS'"
     [ -z "$STEPS_ARG" ] || [[ "$STEPS_ARG" =~ ^[1-9][0-9]*$ ]] || die "--steps: expected a positive number, got '$STEPS_ARG'"
     [ -z "$CLIPS_ARG" ] || [[ "$CLIPS_ARG" =~ ^[0-9]+$ ]] || die "--clips: expected a number, got '$CLIPS_ARG'"
-    CMDLINE="launch/reproduce.sh $PRESET${REAL:+ --real $REAL}${STEPS_ARG:+ --steps $STEPS_ARG}${CLIPS_ARG:+ --clips $CLIPS_ARG}"
+    if [ -n "$SYSTEMS_ARG" ]; then # keep the SYSTEMS rows named, in their order
+        local keep=() s n
+        for n in ${SYSTEMS_ARG//,/ }; do
+            local found=0
+            for s in "${SYSTEMS[@]}"; do [ "${s%%|*}" = "$n" ] && found=1; done
+            [ "$found" = 1 ] || die "--systems: unknown system '$n' (vrobin, continuous, no_rite, text_only, video_only, fullseq_dit)"
+        done
+        for s in "${SYSTEMS[@]}"; do [[ ",$SYSTEMS_ARG," == *",${s%%|*},"* ]] && keep+=("$s"); done
+        SYSTEMS=("${keep[@]}")
+    fi
+    CMDLINE="launch/reproduce.sh $PRESET${REAL:+ --real $REAL}${STEPS_ARG:+ --steps $STEPS_ARG}${CLIPS_ARG:+ --clips $CLIPS_ARG}${SYSTEMS_ARG:+ --systems $SYSTEMS_ARG}"
 
     # preset: data size, training steps per stage, clips scored, evaluation-model steps
     case "$PRESET" in
@@ -323,8 +351,8 @@ main() {
         phase real_manifest "$V" data manifest "$REAL" -o real/real.jsonl
         eval_bench real real/real.jsonl
     fi
-    phase intent intent_test
-    phase latency latency_test
+    if has_system vrobin; then phase intent intent_test; fi
+    if has_system vrobin && has_system fullseq_dit; then phase latency latency_test; fi
     write_tables
     echo "reproduce.sh $PRESET: finished in $(elapsed); tables in $RESULTS"
 }
