@@ -21,5 +21,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_rhythm_check
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/eval/test_rhythm_synth.sh $<TARGET_FILE:vrobin>
             ${CMAKE_BINARY_DIR}/tests/eval/rhythm_check)
-  set_tests_properties(eval_rhythm_check PROPERTIES LABELS eval TIMEOUT 120)
+  set_tests_properties(eval_rhythm_check PROPERTIES LABELS eval TIMEOUT 600)
 endif()

@@ -16,5 +16,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_dist
     COMMAND test_dist ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/eval/dist_reference.py
             ${CMAKE_BINARY_DIR}/tests/eval/dist)
-  set_tests_properties(eval_dist PROPERTIES LABELS "eval;python" TIMEOUT 120)
+  set_tests_properties(eval_dist PROPERTIES LABELS "eval;python" TIMEOUT 600)
 endif()

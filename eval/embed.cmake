@@ -13,5 +13,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_embed
     COMMAND test_embed ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/eval/embed_reference.py
             ${CMAKE_BINARY_DIR}/tests/eval/embed)
-  set_tests_properties(eval_embed PROPERTIES LABELS "eval;python" TIMEOUT 120)
+  set_tests_properties(eval_embed PROPERTIES LABELS "eval;python" TIMEOUT 600)
 endif()

@@ -47,7 +47,7 @@ if(VROBIN_TESTS)
   add_test(NAME models_fullseq_e2e
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_fullseq_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/models/fullseq_e2e ${VROBIN_PYTHON})
-  set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 120)
+  set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
 
   # sizes and step time of configs/model/*.yaml (a measurement, not a test):
   #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]
@@ -70,5 +70,5 @@ if(VROBIN_TESTS)
   add_test(NAME models_eval_e2e
     COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/test_eval_models.sh $<TARGET_FILE:vrobin> $<TARGET_FILE:test_tagger>
             ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests/train/eval_models ${VROBIN_PYTHON})
-  set_tests_properties(models_eval_e2e PROPERTIES LABELS "train;python" TIMEOUT 300)
+  set_tests_properties(models_eval_e2e PROPERTIES LABELS "train;python" TIMEOUT 900)
 endif()

@@ -37,7 +37,7 @@ if(VROBIN_TESTS)
   foreach(case ranks resume guard stages)
     add_test(NAME train_${case}
       COMMAND test_train ${case} ${VR_TRAIN_TMP}/${case} ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/configs)
-    set_tests_properties(train_${case} PROPERTIES LABELS train TIMEOUT 300)
+    set_tests_properties(train_${case} PROPERTIES LABELS train TIMEOUT 900)
   endforeach()
 endif()
 
@@ -46,5 +46,5 @@ if(VROBIN_TESTS)
   add_test(NAME train_e2e
     COMMAND ${CMAKE_SOURCE_DIR}/tests/train/test_train_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/train/e2e)
-  set_tests_properties(train_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
+  set_tests_properties(train_e2e PROPERTIES LABELS "train;python" TIMEOUT 1500)
 endif()
