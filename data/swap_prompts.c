@@ -29,17 +29,17 @@ static const char *instrument_of(const cJSON *labels) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int add_path(cJSON *o, const char *key, const char *path, const char *where) {
+static int add_path(cJSON *o, const char *key, const char *path, const char *manifest, int line) {
     if (!path) return 0;
     char abs[PATH_MAX];
-    if (!realpath(path, abs)) return vr_fail("%s: '%s' (%s) does not exist", where, key, path);
+    if (!realpath(path, abs)) return vr_fail("%s:%d: '%s' (%s) does not exist", manifest, line, key, path);
     cJSON_AddStringToObject(o, key, abs);
     return 0;
 }
 
 /* The new manifest line of clip e with the prompt of clip donor; NULL with vr_error(). */
 static char *swapped_line(const vr_manifest_entry *e, const vr_manifest_entry *donor, const cJSON *labels,
-                          const cJSON *donor_labels, const char *where) {
+                          const cJSON *donor_labels, const char *manifest) {
     cJSON *o = cJSON_CreateObject(), *l = cJSON_Duplicate(labels, 1);
     char *s = NULL;
     if (!o || !l) {
@@ -49,8 +49,8 @@ static char *swapped_line(const vr_manifest_entry *e, const vr_manifest_entry *d
     }
     cJSON_AddItemToObject(o, "labels", l); /* o owns l from here */
     cJSON_AddStringToObject(o, "id", e->id);
-    if (!add_path(o, "video", e->video, where) && !add_path(o, "music", e->music, where) &&
-        !add_path(o, "features", e->features, where)) {
+    if (!add_path(o, "video", e->video, manifest, e->line) && !add_path(o, "music", e->music, manifest, e->line) &&
+        !add_path(o, "features", e->features, manifest, e->line)) {
         cJSON_AddStringToObject(o, "text", donor->text);
         cJSON_AddNumberToObject(o, "start", e->start);
         if (e->end >= 0) cJSON_AddNumberToObject(o, "end", e->end);
@@ -84,17 +84,16 @@ int vr_swap_prompts(const char *in_path, const char *out_path, int shift) {
     if (!rc) rc = vr_atomic_open(&af, out_path);
     int swapped = 0;
     for (int i = 0; i < n && !rc; i++) {
-        /* the next clip (cyclically, starting `shift` on) whose caption names another instrument */
+        /* the next clip (cyclically, starting `shift` on) whose caption names another instrument;
+         * n candidates, since one of them is the clip itself */
         int j = -1;
-        for (int k = 0; k < n - 1 && j < 0; k++) {
+        for (int k = 0; k < n && j < 0; k++) {
             int c = (i + shift + k) % n;
             if (c != i && strcmp(instrument_of(labels[c]), instrument_of(labels[i]))) j = c;
         }
         if (j < 0) j = (i + 1) % n; /* every clip has the same instrument: still a new caption */
         else swapped++;
-        char where[64];
-        snprintf(where, sizeof where, "%s:%d", in_path, m->entries[i].line);
-        char *line = swapped_line(&m->entries[i], &m->entries[j], labels[i], labels[j], where);
+        char *line = swapped_line(&m->entries[i], &m->entries[j], labels[i], labels[j], in_path);
         if (!line) rc = -1;
         else if (fprintf(af.fp, "%s\n", line) < 0) rc = vr_fail("%s: write failed", out_path);
         free(line);

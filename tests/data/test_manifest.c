@@ -4,6 +4,7 @@
  * Usage: test_manifest FIXTURE_DIR   (tests/data/bad_manifests)
  */
 #define _GNU_SOURCE
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,7 +265,7 @@ static double fake_probe(const char *path, void *ctx) {
 }
 
 static void put(const char *dir, const char *rel, const char *content) {
-    char path[600];
+    char path[1400];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
     char *slash = strrchr(path, '/');
     *slash = '\0';
@@ -378,6 +379,66 @@ static void test_folder(void) {
           "a file as folder: %s", vr_error());
 }
 
+/* swap-prompts: each clip takes the caption of the next clip (from --shift on, cyclically) naming
+ * another instrument; every candidate is searched, including the one just before the clip. */
+static void test_swap_prompts(void) {
+    char dir[300], in[340], out[340], line[4096];
+    snprintf(dir, sizeof dir, "%s/swap", g_dir);
+    put(dir, "a.wav", "fake");
+    put(dir, "a.mp4", "fake");
+    const char *instr[] = {"piano", "piano", "flute", "piano"};
+    char manifest[2048] = "";
+    for (int i = 0; i < 4; i++) {
+        char l[400];
+        snprintf(l, sizeof l,
+                 "{\"id\":\"c%d\",\"video\":\"a.mp4\",\"music\":\"a.wav\",\"text\":\"a %s tune\",\"labels\":{\"instrument\":\"%s\","
+                 "\"tempo\":%d}}\n",
+                 i, instr[i], instr[i], 100 + i);
+        strcat(manifest, l);
+    }
+    put(dir, "m.jsonl", manifest);
+    snprintf(in, sizeof in, "%s/m.jsonl", dir);
+    snprintf(out, sizeof out, "%s/swapped.jsonl", dir);
+    /* shift 3 from clip 0 visits c3 (piano), c0 (itself), c1 (piano), then c2 (flute) */
+    CHECK(vr_swap_prompts(in, out, 3) == 4, "swap-prompts writes 4 clips: %s", vr_error());
+    FILE *f = fopen(out, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "labels");
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "id"));
+        const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "prompt_from"));
+        const char *inst = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "instrument"));
+        const cJSON *tempo = cJSON_GetObjectItemCaseSensitive(l, "tempo");
+        CHECK(id && from && inst && cJSON_IsNumber(tempo), "line %d has id, prompt_from, instrument, tempo", n + 1);
+        if (id && from && inst && cJSON_IsNumber(tempo)) {
+            CHECK(!strcmp(id, (char[]){'c', (char)('0' + n), 0}), "clip order kept: %s", id);
+            CHECK(tempo->valueint == 100 + n, "%s keeps its own tempo (%d)", id, tempo->valueint);
+            if (n == 2) CHECK(strcmp(inst, "flute"), "%s (flute) takes a piano prompt: %s from %s", id, inst, from);
+            else CHECK(!strcmp(from, "c2") && !strcmp(inst, "flute"), "%s takes c2's flute prompt: %s from %s", id,
+                       inst, from);
+        }
+        cJSON_Delete(o);
+        n++;
+    }
+    if (f) fclose(f);
+    CHECK(n == 4, "4 lines written (%d)", n);
+
+    /* a missing file is named with the manifest's full path and line, however long the path */
+    char deep[1200];
+    snprintf(deep, sizeof deep, "%s/%0200d/%0200d/%0200d", dir, 1, 2, 3);
+    put(deep, "m.jsonl", "{\"id\":\"x\",\"video\":\"gone.wav\",\"text\":\"t\",\"labels\":{\"instrument\":\"a\"}}\n"
+                         "{\"id\":\"y\",\"video\":\"gone.wav\",\"text\":\"t\",\"labels\":{\"instrument\":\"b\"}}\n");
+    char deep_in[1300], deep_out[1300];
+    snprintf(deep_in, sizeof deep_in, "%s/m.jsonl", deep);
+    snprintf(deep_out, sizeof deep_out, "%s/out.jsonl", deep);
+    char expect[1400];
+    snprintf(expect, sizeof expect, "%s:1:", deep_in);
+    CHECK(vr_swap_prompts(deep_in, deep_out, 1) < 0 && strstr(vr_error(), expect) && strstr(vr_error(), "gone.wav"),
+          "a missing video file is named with the whole manifest path and line: %.120s...", vr_error());
+    CHECK(!vr_file_exists(deep_out) && count_tmp(deep) == 0, "a refused swap leaves no output and no temp file");
+}
+
 static void test_cli(void) {
     char *help[] = {"manifest", "--help"};
     char *no_out[] = {"manifest", g_dir};
@@ -416,6 +477,7 @@ int main(int argc, char **argv) {
     test_utf8();
     test_folder();
     test_cli();
+    test_swap_prompts();
     remove_tree(g_dir);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
