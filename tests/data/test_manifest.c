@@ -391,8 +391,8 @@ static void test_swap_prompts(void) {
     for (int i = 0; i < 4; i++) {
         char l[400];
         snprintf(l, sizeof l,
-                 "{\"id\":\"c%d\",\"video\":\"a.mp4\",\"music\":\"a.wav\",\"text\":\"a %s tune\",\"labels\":{\"instrument\":\"%s\","
-                 "\"tempo\":%d}}\n",
+                 "{\"id\":\"c%d\",\"video\":\"a.mp4\",\"music\":\"a.wav\",\"text\":\"a %s tune\","
+                 "\"labels\":{\"instrument\":\"%s\",\"tempo\":%d}}\n",
                  i, instr[i], instr[i], 100 + i);
         strcat(manifest, l);
     }

@@ -534,30 +534,36 @@ static double eval_loss(vr_model *m, const vr_batch *b) {
     return sum / 8;
 }
 
-/* mean squared error, in normalised units, between clip `gen`'s generation (20 Euler steps, no CFG)
- * and clip `truth`'s latents */
-static double generation_error(vr_model *m, const test_batch *tb, int gen, int truth) {
+/* err[gen][truth]: mean squared error, in normalised units, between clip `gen`'s generation
+ * (20 Euler steps, no CFG; one generation of the whole batch) and clip `truth`'s latents;
+ * 1 on success, 0 (errors left INFINITY) when generation fails */
+static int generation_errors(vr_model *m, const test_batch *tb, double err[2][2]) {
     const vr_batch *b = &tb->b;
     const int T = b->T, M = b->D;
     float *x = malloc(sizeof(float) * b->B * T * M);
-    double err = INFINITY;
+    int ok = 0;
+    for (int i = 0; i < 2; i++) err[i][0] = err[i][1] = INFINITY;
     tt_scope_begin();
     tt_gen *g = tt_gen_new(99);
     tt_tensor *out = robin_generate(m, b, &(robin_gen_opts){.steps = 20, .cfg_scale = 1.0}, g, NULL);
     if (out && !tt_to_data(out, x, sizeof(float) * b->B * T * M)) {
-        err = 0;
-        for (int t = 0; t < T; t++)
-            for (int k = 0; k < M; k++) {
-                double want = (b->audio[((size_t)truth * T + t) * M + k] - tb->mean[k]) / tb->std[k];
-                double d = x[((size_t)gen * T + t) * M + k] - want;
-                err += d * d;
+        ok = 1;
+        for (int gen = 0; gen < 2; gen++)
+            for (int truth = 0; truth < 2; truth++) {
+                double sum = 0;
+                for (int t = 0; t < T; t++)
+                    for (int k = 0; k < M; k++) {
+                        double want = (b->audio[((size_t)truth * T + t) * M + k] - tb->mean[k]) / tb->std[k];
+                        double d = x[((size_t)gen * T + t) * M + k] - want;
+                        sum += d * d;
+                    }
+                err[gen][truth] = sum / ((double)T * M);
             }
-        err /= (double)T * M;
     }
     tt_gen_free(g);
     tt_scope_end();
     free(x);
-    return err;
+    return ok;
 }
 
 /* Two 1-s clips (10 patches each): the flow loss must fall >= 5x in 200 steps (it reaches ~11x;
@@ -591,11 +597,9 @@ static void test_overfit(void) {
     /* ... and generation, from noise with no teacher forcing, renders what it memorised: each clip's
      * own latents, not the other clip's. A mismatch between the training and the sampling paths
      * (history, time convention, normalisation, CFG) shows here even when the loss falls. */
-    double own[2], other[2], fresh_err = generation_error(fresh, &tb, 0, 0);
-    for (int i = 0; i < 2; i++) {
-        own[i] = generation_error(m, &tb, i, i);
-        other[i] = generation_error(m, &tb, i, 1 - i);
-    }
+    double e[2][2], e_fresh[2][2];
+    CHECK(generation_errors(m, &tb, e) && generation_errors(fresh, &tb, e_fresh), "generation runs");
+    double own[2] = {e[0][0], e[1][1]}, other[2] = {e[0][1], e[1][0]}, fresh_err = e_fresh[0][0];
     printf("overfit: generated vs own latents MSE %.3f / %.3f, vs the other clip's %.3f / %.3f, untrained %.3f\n",
            own[0], own[1], other[0], other[1], fresh_err);
     for (int i = 0; i < 2; i++)
