@@ -57,7 +57,8 @@ const cfg_key_spec vr_schema[] = {
     {"model.dropout", CFG_FLOAT, "0.0", "Dropout probability in the transformers during training.", NULL},
     {"model.kind", CFG_STRING, "robin",
      "Model to build: `robin` is planner + FSQ + RITE + LocDiT (models/robin.h); `fullseq_dit` is the "
-     "non-autoregressive full-sequence DiT baseline (models/fullseq.h); `tagger` and `contrast` are the "
+     "non-autoregressive full-sequence DiT baseline (models/fullseq.h); `ar_frames` is the autoregressive "
+     "frame-level baseline (models/arframe.h); `tagger` and `contrast` are the "
      "evaluation models (models/tagger.h, models/contrast.h).",
      NULL},
     {"model.text_layers", CFG_INT, "2", "Layers of the text encoder over caption bytes (non-causal, padding masked).", NULL},
@@ -79,6 +80,11 @@ const cfg_key_spec vr_schema[] = {
     {"model.sample_steps", CFG_INT, "20",
      "Euler steps of the flow sampler at generation: per patch (LocDiT), or over the whole clip (fullseq_dit).", NULL},
     {"model.cfg_scale", CFG_FLOAT, "2.0", "Classifier-free guidance scale at generation; 1 = no guidance.", NULL},
+    {"model.ar_levels", CFG_INT, "32",
+     "ar_frames: quantisation levels per latent channel (each channel is one code per frame).", NULL},
+    {"model.ar_range", CFG_FLOAT, "3.0",
+     "ar_frames: normalised latent values are clamped to [-R, R] before the uniform quantiser.", NULL},
+    {"model.ar_temperature", CFG_FLOAT, "1.0", "ar_frames: sampling temperature of the per-channel codes.", NULL},
 
     /* model: the evaluation models, tagger and contrast (models/tagger.h, models/contrast.h) */
     {"model.cnn_channels", CFG_LIST_INT, "[32, 64, 128, 128]",

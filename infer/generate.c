@@ -25,6 +25,7 @@
 #include "data/manifest.h"
 #include "data/media.h"
 #include "infer/export.h"
+#include "models/arframe.h"
 #include "models/fullseq.h"
 #include "train/registry.h"
 
@@ -64,8 +65,8 @@ static float *json_floats(const char *path, const char *key, const char *text, i
 /* The model from g->c (set) with the feature settings g->fps.. (set): shapes, threads, weights. */
 static int build_model(vr_generator *g, const char *what, uint64_t init_seed) {
     const char *kind = cfg_str(g->c, "model.kind");
-    if (strcmp(kind, "robin") && strcmp(kind, "fullseq_dit"))
-        return vr_fail("%s: model.kind is '%s'; generate runs the robin and fullseq_dit models", what, kind);
+    if (strcmp(kind, "robin") && strcmp(kind, "fullseq_dit") && strcmp(kind, "ar_frames"))
+        return vr_fail("%s: model.kind is '%s'; generate runs the robin, fullseq_dit and ar_frames models", what, kind);
     g->M = cfg_int(g->c, "model.latent_dim") ? (int)cfg_int(g->c, "model.latent_dim") : g->n_mels;
     if (g->M != g->n_mels)
         return vr_fail("%s: the model's latent has %d channels but the mel has %d bins: generate decodes log-mel "
@@ -306,6 +307,12 @@ int vr_gen_latents(vr_generator *g, vr_gen_clip *const *clips, int n, const robi
                                    .seconds = o.times ? &o.times->dit : NULL};
             x = fullseq_generate(&g->m, &b, &fo, NULL);
             for (int64_t k = H; x && o.on_patch && k < P; k++) o.on_patch(o.ctx);
+        } else if (g->m.ops == &arframe_ops && o.solver != DIT_EULER) {
+            x = tt_fail("ar_frames samples codes frame by frame: there is no flow solver to choose");
+        } else if (g->m.ops == &arframe_ops) { /* one "patch" per frame (model.patch_frames 1); steps do not apply */
+            arframe_gen_opts ao = {.cfg_scale = o.cfg_scale, .history = o.history, .clip_gens = gens,
+                                   .seconds = o.times ? &o.times->planner : NULL, .on_frame = o.on_patch, .ctx = o.ctx};
+            x = arframe_generate(&g->m, &b, &ao, NULL);
         } else {
             x = robin_generate(&g->m, &b, &o, NULL, NULL);
         }
@@ -405,7 +412,7 @@ int vr_generate(const vr_gen_opts *o, vr_gen_stats *st) {
     t0 = vr_now();
     robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .solver = (dit_solver)o->solver,
                          .times = &st->model, .dit_threads = o->dit_threads};
-    vr_progress *bar = vr_progress_begin("generate", (clip.T + g.F - 1) / g.F, "patches");
+    vr_progress *bar = vr_progress_begin("generate", (clip.T + g.F - 1) / g.F, g.F == 1 ? "frames" : "patches");
     int bad = vr_gen_latents(&g, (vr_gen_clip *[]){&clip}, 1, &go, bar);
     vr_progress_end(bar);
     if (bad) goto done;

@@ -3,6 +3,7 @@ target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/models/encoders.c ${CMAKE_SOURCE_DIR}/models/planner.c ${CMAKE_SOURCE_DIR}/models/fsq.c
   ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c
   ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c ${CMAKE_SOURCE_DIR}/models/fullseq.c
+  ${CMAKE_SOURCE_DIR}/models/arframe.c
   ${CMAKE_SOURCE_DIR}/models/locdit_fast.c)
 
 if(VROBIN_TESTS)
@@ -48,6 +49,24 @@ if(VROBIN_TESTS)
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_fullseq_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/models/fullseq_e2e ${VROBIN_PYTHON})
   set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
+
+  # the autoregressive frame-level baseline (models/arframe.h): config and batch errors, per-clip
+  # condition dropout, gradients, fitting one batch, sampling determinism, CFG, temperature and
+  # history; then parity of the loss, every gradient, the logits and the sampler (with the same
+  # uniforms) with a plain-torch reference (tests/models/parity_arframe.py); then SynthV2M tiny ->
+  # stage 1 + 2 -> export -> generate (tests/models/test_arframe_e2e.sh)
+  add_executable(test_arframe ${CMAKE_SOURCE_DIR}/tests/models/test_arframe.c)
+  target_link_libraries(test_arframe PRIVATE vrobin_lib)
+  add_test(NAME models_arframe COMMAND test_arframe)
+  set_tests_properties(models_arframe PROPERTIES LABELS torch)
+  add_test(NAME models_arframe_parity
+    COMMAND ${VROBIN_PYTHON} ${CMAKE_SOURCE_DIR}/tests/models/parity_arframe.py
+            $<TARGET_FILE:test_arframe> ${CMAKE_BINARY_DIR}/tests/models/parity_arframe)
+  set_tests_properties(models_arframe_parity PROPERTIES LABELS "torch;python")
+  add_test(NAME models_arframe_e2e
+    COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_arframe_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
+            ${CMAKE_BINARY_DIR}/tests/models/arframe_e2e)
+  set_tests_properties(models_arframe_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
 
   # sizes and step time of configs/model/*.yaml (a measurement, not a test):
   #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]

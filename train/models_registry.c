@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "models/contrast.h"
+#include "models/arframe.h"
 #include "models/fullseq.h"
 #include "models/robin.h"
 #include "models/tagger.h"
@@ -12,6 +13,7 @@
 static const vr_model_ops *const MODELS[] = {
     &robin_ops,
     &fullseq_ops,
+    &arframe_ops,
     &tagger_ops,
     &contrast_ops,
     &vr_mlp_test_ops,
