@@ -9,5 +9,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_e2e
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/eval/test_eval.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/eval/e2e ${VROBIN_PYTHON})
-  set_tests_properties(eval_e2e PROPERTIES LABELS "eval;python" TIMEOUT 1200)
+  set_tests_properties(eval_e2e PROPERTIES LABELS "eval;python" TIMEOUT 1200 COST 45)
 endif()

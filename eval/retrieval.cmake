@@ -10,5 +10,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_retrieval
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/eval/test_retrieval.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/eval/retrieval ${VROBIN_PYTHON})
-  set_tests_properties(eval_retrieval PROPERTIES LABELS "eval;python" TIMEOUT 600)
+  set_tests_properties(eval_retrieval PROPERTIES LABELS "eval;python" TIMEOUT 600 COST 36)
 endif()

@@ -11,5 +11,5 @@ if(VROBIN_TESTS)
   add_test(NAME eval_table
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/eval/test_table.sh $<TARGET_FILE:vrobin> ${VROBIN_PYTHON}
             ${CMAKE_BINARY_DIR}/tests/eval/table)
-  set_tests_properties(eval_table PROPERTIES LABELS "eval;python" TIMEOUT 600)
+  set_tests_properties(eval_table PROPERTIES LABELS "eval;python" TIMEOUT 600 COST 36)
 endif()

@@ -22,5 +22,5 @@ if(VROBIN_TESTS)
   add_test(NAME infer_export_generate
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/infer/test_infer.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/infer/e2e ${VROBIN_PYTHON})
-  set_tests_properties(infer_export_generate PROPERTIES LABELS "infer;python" TIMEOUT 1200)
+  set_tests_properties(infer_export_generate PROPERTIES LABELS "infer;python" TIMEOUT 1200 COST 70)
 endif()

@@ -48,7 +48,7 @@ if(VROBIN_TESTS)
   add_test(NAME models_fullseq_e2e
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_fullseq_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/models/fullseq_e2e ${VROBIN_PYTHON})
-  set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
+  set_tests_properties(models_fullseq_e2e PROPERTIES LABELS "train;python" TIMEOUT 600 COST 30)
 
   # the autoregressive frame-level baseline (models/arframe.h): config and batch errors, per-clip
   # condition dropout, gradients, fitting one batch, sampling determinism, CFG, temperature and
@@ -66,7 +66,7 @@ if(VROBIN_TESTS)
   add_test(NAME models_arframe_e2e
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/models/test_arframe_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/models/arframe_e2e)
-  set_tests_properties(models_arframe_e2e PROPERTIES LABELS "train;python" TIMEOUT 600)
+  set_tests_properties(models_arframe_e2e PROPERTIES LABELS "train;python" TIMEOUT 600 COST 35)
 
   # sizes and step time of configs/model/*.yaml (a measurement, not a test):
   #   OPENBLAS_NUM_THREADS=2 build/bench_robin configs [steps] [--gen]

@@ -46,5 +46,5 @@ if(VROBIN_TESTS)
   add_test(NAME train_e2e
     COMMAND ${CMAKE_SOURCE_DIR}/tests/train/test_train_e2e.sh $<TARGET_FILE:vrobin> ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/tests/train/e2e)
-  set_tests_properties(train_e2e PROPERTIES LABELS "train;python" TIMEOUT 1500)
+  set_tests_properties(train_e2e PROPERTIES LABELS "train;python" TIMEOUT 1500 COST 70)
 endif()

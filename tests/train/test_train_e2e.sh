@@ -57,6 +57,11 @@ PYEOF
   || { bad "stage 2 with --resume and no checkpoint yet starts from stage 1"; tail stage2r.log; }
 "$V" plot runs/stage2 -o curves.png >/dev/null && head -c 8 curves.png | od -An -tx1 | grep -q "89 50 4e 47" \
   && ok "vrobin plot writes a PNG" || bad "vrobin plot writes a PNG"
+# the loss falls: a statement about training, not about memory safety, so the sanitizer pass of
+# launch/test.sh (VROBIN_TEST_SANITIZED=1) leaves it to the Release pass (it is half this test's time there)
+if [ "${VROBIN_TEST_SANITIZED:-0}" = 1 ]; then
+  echo "skip the 120-step run (sanitizer build; the Release pass runs it)"
+else
 "$V" train "$S1" run.name=long train.steps=120 train.ckpt_every=60 runtime.blas_threads=1 >long.log 2>&1 \
   && ok "120-step run" || { bad "120-step run"; tail long.log; }
 $PY - <<'PYEOF' && ok "the loss falls" || bad "the loss falls"
@@ -66,5 +71,6 @@ first, last = sum(l[:10]) / 10, sum(l[-10:]) / 10
 print(f"  mean loss, first 10 steps {first:.3f}, last 10 {last:.3f}")
 assert last < 0.8 * first
 PYEOF
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
