@@ -4,7 +4,8 @@
 #   - the `small` Video-Robin model (random weights, perturbed so LocDiT's zero-initialised output
 #     layers do not make the music the noise itself), a 10-s 640x360 clip, batch 1 and 8, CFG, KV cache;
 #   - C: bench/bench_generate.c's stages (planner, RITE, LocDiT through the C kernel and through
-#     libtorch ops), and the full-sequence DiT baseline (configs/model/fullseq_small.yaml);
+#     libtorch ops), the full-sequence DiT baseline (configs/model/fullseq_small.yaml) and the
+#     autoregressive frame baseline (configs/model/ar_small.yaml: no sampling steps, one row per batch);
 #   - Python: bench/bench_generate_py.py — the same weights, video features, caption and sampling
 #     noise, its latent compared with the C one (max abs difference in the table);
 #   - rounds alternate C and Python; each keeps its fastest round, so load from elsewhere does not
@@ -26,6 +27,10 @@ for s in ${STEPS//,/ }; do
 done
 for r in $(seq 1 "$ROUNDS"); do
     echo "== round $r/$ROUNDS"
+    for B in 1 8; do
+        "$BUILD/bench_generate" "$WORK/clip.mp4" configs/model/ar_small.yaml --steps 20 --no-kv none --repeats 1 \
+            --fast on --two-threads none --batch $B --json "$WORK/c_ar_b${B}_$r.json" >/dev/null 2>&1
+    done
     for s in ${STEPS//,/ }; do
         C=("$BUILD/bench_generate" "$WORK/clip.mp4")
         Q=(--steps "$s" --no-kv none --repeats 1)
@@ -53,7 +58,7 @@ def keep(best, key, row, B, diff=None):
 res = {"commit": commit, "rounds": rounds, "wall_s": int(wall), "steps": {}}
 machine = None
 ORDER = ["C kernel", "C kernel, CFG on 2 threads", "C, libtorch ops", "Python peer", "fullseq_dit (C)",
-         "C kernel, Heun solver"]
+         "ar_frames (C)", "C kernel, Heun solver"]
 for s in steps:
     best = {}
     for r in range(1, rounds + 1):
@@ -64,6 +69,7 @@ for s in steps:
                 name = "C, libtorch ops" if row["locdit"] == "libtorch" else "C kernel, CFG on 2 threads" if row["locdit_threads"] == 2 else "C kernel"
                 keep(best, (name, B), row, B)
             keep(best, ("fullseq_dit (C)", B), json.load(open(f"{work}/c_fullseq_b{B}_{s}_{r}.json"))["rows"][0], B)
+            keep(best, ("ar_frames (C)", B), json.load(open(f"{work}/c_ar_b{B}_{r}.json"))["rows"][0], B)
             if B == 1:
                 keep(best, ("C kernel, Heun solver", 1), json.load(open(f"{work}/c_heun_b1_{s}_{r}.json"))["rows"][0], 1)
             pj = json.load(open(f"{work}/py_b{B}_{s}_{r}.json"))
@@ -100,7 +106,10 @@ for s, best in res["steps"].items():
     L.append("")
 L += ["Batch 8: eight copies of the clip (sampling seeds 1..8) through the model stages together; seconds per clip = "
       "the batch's / 8. Every row samples with Euler except \"Heun solver\" (two velocity evaluations per step, "
-      "models/locdit.h). Not measured here: bf16 (no bf16 path in the C kernel yet), the AR frame baseline (not built).", ""]
+      "models/locdit.h). ar_frames (the autoregressive frame baseline, models/arframe.h, 12 causal layers, d 256) has no "
+      "sampling steps: the same row in every section, its 500 frame steps (KV cache, libtorch ops, CFG rows batched) "
+      "under planner. Its and fullseq_dit's \"speedup vs Python\" compare other models with vrobin's Python peer. "
+      "Not measured here: bf16 (no bf16 path in the C kernel yet).", ""]
 open(out + ".md", "w").write("\n".join(L))
 print("\n".join(L))
 PYEOF

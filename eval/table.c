@@ -403,6 +403,7 @@ static int add_col(vr_table *t, int *cap, const vr_eval_set *s, const char *key)
     }
     vr_table_col *col = &t->cols[t->n_cols];
     memset(col, 0, sizeof *col);
+    col->speedup_ref = -1;
     col->key = strdup(key);
     const char *dk = find_def_key(s, key);
     col->def_key = dk ? strdup(dk) : NULL;
@@ -513,15 +514,17 @@ int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const 
         for (int k = 0; !rc && k < n_keys; k++) rc = add_col(t, &cap, s, keys[k]);
     }
     free(keys);
-    int sv = -1;
-    if (!rc && speedup_vs) {
+    char *refs = speedup_vs && !rc ? strdup(speedup_vs) : NULL, *save = NULL;
+    if (speedup_vs && !rc && !(refs && (t->speedup_vs = strdup(speedup_vs)))) rc = vr_fail("out of memory");
+    for (char *name = refs ? strtok_r(refs, ",", &save) : NULL; !rc && name; name = strtok_r(NULL, ",", &save)) {
+        int sv = -1;
         for (int r = 0; r < s->n; r++)
-            if (!strcmp(s->runs[r].system, speedup_vs)) sv = r;
-        if (sv < 0) rc = vr_fail("--speedup-vs '%s': no such system in the table", speedup_vs);
+            if (!strcmp(s->runs[r].system, name)) sv = r;
+        if (sv < 0) rc = vr_fail("--speedup-vs '%s': no such system in the table", name);
         else if (!(metric(&s->runs[sv], "s_per_10s") > 0))
-            rc = vr_fail("--speedup-vs '%s': its s_per_10s is not measured (%s)", speedup_vs, s->runs[sv].path);
+            rc = vr_fail("--speedup-vs '%s': its s_per_10s is not measured (%s)", name, s->runs[sv].path);
         char key[300];
-        snprintf(key, sizeof key, "speedup_vs_%s", speedup_vs);
+        snprintf(key, sizeof key, "speedup_vs_%s", name);
         int before = t->n_cols;
         if (!rc && !(rc = add_col(t, &cap, s, key)) && t->n_cols == before)
             rc = vr_fail("--speedup-vs: the results already have a metric '%s'", key);
@@ -529,17 +532,18 @@ int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const 
             vr_table_col *col = &t->cols[t->n_cols - 1];
             free(col->label);
             col->better = 1;
-            t->speedup_vs = strdup(speedup_vs);
-            if (asprintf(&col->label, "speedup × vs %s", speedup_vs) < 0 || !t->speedup_vs) rc = vr_fail("out of memory");
+            col->speedup_ref = sv;
+            if (asprintf(&col->label, "speedup × vs %s", name) < 0) rc = vr_fail("out of memory");
         }
     }
+    free(refs);
     if (!rc && !(t->v = malloc((size_t)s->n * (t->n_cols ? t->n_cols : 1) * sizeof *t->v))) rc = vr_fail("out of memory");
     for (int r = 0; !rc && r < s->n; r++)
         for (int c = 0; c < t->n_cols; c++) {
             double x = metric(&s->runs[r], t->cols[c].key);
-            if (t->speedup_vs && c == t->n_cols - 1) {
+            if (t->cols[c].speedup_ref >= 0) {
                 double own = metric(&s->runs[r], "s_per_10s");
-                x = own > 0 ? metric(&s->runs[sv], "s_per_10s") / own : NAN;
+                x = own > 0 ? metric(&s->runs[t->cols[c].speedup_ref], "s_per_10s") / own : NAN;
             }
             t->v[(size_t)r * t->n_cols + c] = x;
         }
@@ -653,7 +657,7 @@ static void now_utc(char *buf, size_t n) {
 static const char *def_text(const vr_table *t, const vr_table_col *col, int *differs) {
     const char *text = NULL;
     *differs = 0;
-    if (t->speedup_vs && starts(col->key, "speedup_vs_"))
+    if (col->speedup_ref >= 0)
         return "s_per_10s of the named system divided by the row's s_per_10s: how many times faster the row generates.";
     for (int i = 0; col->def_key && i < t->set->n; i++) {
         const char *d = str_field(t->set->runs[i].definitions, col->def_key);
@@ -1410,7 +1414,7 @@ static void table_usage(FILE *out) {
             "stdout unless -o; --csv/--json write the same rows.\n\n"
             "  --preset P       the paper's column sets: main, ablation, latency (s_per_10s, rtf, stages, FAD)\n"
             "  --columns K,...  metric keys; 'a|b' takes the first one measured\n"
-            "  --speedup-vs S   add s_per_10s(S) / s_per_10s(row)\n"
+            "  --speedup-vs S   add s_per_10s(S) / s_per_10s(row); S may be a comma list (a column each)\n"
             "  --plot DIR       gnuplot PNGs: fad_inf_<backbone>.png, metrics.png, latency.png (+ .gp/.dat)\n"
             "  --sweep KEY      also plot metrics against KEY (a metric, or a header eval key such as eval.steps)\n"
             "  --sweep-y M,...  the metrics of --sweep (default every fad_<backbone>)\n"

@@ -90,6 +90,7 @@ typedef struct vr_table_col {
     int better;     /* -1 lower is better, +1 higher, 0 neither */
     int decimals;   /* Markdown/HTML precision, from the column's magnitude; -1: scientific */
     char *def_key;  /* key of its text in the JSONs' "definitions", or NULL */
+    int speedup_ref; /* a speedup column: the set's row of its reference system; -1 otherwise */
 } vr_table_col;
 
 typedef struct vr_table {
@@ -97,11 +98,12 @@ typedef struct vr_table {
     vr_table_col *cols;
     int n_cols;
     double *v;        /* [set->n][n_cols], NAN = null or absent */
-    char *speedup_vs; /* the --speedup-vs system, or NULL */
+    char *speedup_vs; /* the --speedup-vs systems ("a" or "a,b"), or NULL */
 } vr_table;
 
 /* preset: NULL or main|ablation|latency; columns: NULL or "a,b|c"; not both. speedup_vs: NULL or
- * a system of the set with a measured s_per_10s. 0, or -1 + vr_error(). */
+ * systems of the set with a measured s_per_10s, comma-separated: one speedup column each. 0, or -1
+ * + vr_error(). */
 int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const char *columns, const char *speedup_vs);
 void vr_table_free(vr_table *t);
 /* Row r, column c as shown: "1.234", "**1.234**" when bold is asked and it is the column's

@@ -2,9 +2,10 @@
 # reproduce.sh — the benchmark tables from a clean checkout, in one resumable command:
 #   SynthV2M -> HDF5 shards -> the evaluation models (audio tagger, contrastive encoders)
 #   -> train stage 1 + stage 2 of every system (vrobin, continuous, no_rite, text_only, video_only,
-#      fullseq_dit; MPI ranks when the machine has them) -> export
+#      fullseq_dit, ar_frames; MPI ranks when the machine has them) -> export
 #   -> vrobin eval on test-id and test-ood (+ the retrieval baseline and both oracle rows)
-#   -> the intent test (same videos, swapped prompts) -> latency at batch 1 (vrobin vs fullseq_dit)
+#   -> the intent test (same videos, swapped prompts) -> latency at batch 1 (vrobin vs fullseq_dit
+#      at each sampling-step count, and vs the autoregressive frame baseline ar_frames)
 #   -> results/{main_id,main_ood,ablation,latency,intent}.md (+ .csv, PNG plots, HTML report).
 #
 # Usage: launch/reproduce.sh [tiny|small|full] [--real DIR] [--work DIR] [--results DIR] [--ranks N]
@@ -20,8 +21,8 @@
 #   --steps N    training steps per stage instead of the preset's (one-stage systems get 2N)
 #   --clips N    test clips scored per split instead of the preset's (0: all)
 #   --systems L  train and score only these of vrobin,continuous,no_rite,text_only,video_only,
-#                fullseq_dit (retrieval and the oracle rows are always scored; the latency table
-#                needs vrobin and fullseq_dit, the intent table vrobin)
+#                fullseq_dit,ar_frames (retrieval and the oracle rows are always scored; the latency
+#                table needs vrobin and fullseq_dit, and has ar_frames when trained; intent: vrobin)
 #   --no-setup   skip launch/setup.sh (packages installed and build/ up to date)
 # Interrupted? Run the same command again: finished phases are skipped (<work>/done/), an
 # interrupted training resumes from its last checkpoint, generation keeps the clips it wrote.
@@ -58,7 +59,7 @@ elapsed() {
 }
 
 # ---- the systems ----------------------------------------------------------------------------------
-# name | stage-1 config | stage-2 config ("-": one stage) | size class (robin, robin_norite, fullseq)
+# name | stage-1 config | stage-2 config ("-": one stage) | size class (robin, robin_norite, fullseq, ar)
 SYSTEMS=(
     "vrobin|synth_stage1|synth_stage2|robin"
     "continuous|synth_continuous_stage1|synth_continuous_stage2|robin_norite"
@@ -66,6 +67,7 @@ SYSTEMS=(
     "text_only|synth_text_only|-|robin"
     "video_only|synth_video_only_stage2|-|robin"
     "fullseq_dit|synth_fullseq_stage1|synth_fullseq|fullseq"
+    "ar_frames|synth_ar_stage1|synth_ar|ar"
 )
 
 # model-size overrides of a preset for one size class (the ablation configs set rite_layers and
@@ -76,6 +78,7 @@ size_overrides() {
         tiny:robin) echo "model.d_model=32 model.n_heads=2 model.text_layers=1 model.planner_layers=2 model.dit_layers=2 model.rite_layers=1 model.fsq_levels=[8,5,5,5]" ;;
         tiny:robin_norite) echo "model.d_model=32 model.n_heads=2 model.text_layers=1 model.planner_layers=2 model.dit_layers=2 model.fsq_levels=[8,5,5,5]" ;;
         tiny:fullseq) echo "model.d_model=32 model.n_heads=2 model.text_layers=1 model.dit_layers=2" ;;
+        tiny:ar) echo "model.d_model=32 model.n_heads=2 model.text_layers=1 model.planner_layers=2" ;;
         *) echo "" ;;
     esac
 }
@@ -181,6 +184,10 @@ latency_test() { # batch 1, a few clips, vrobin and fullseq_dit at each sampling
                 eval.steps="$steps" eval.max_clips="$LATENCY_CLIPS"
         done
     done
+    if has_system ar_frames; then # no sampling steps: one row (eval.steps is not read by it)
+        "$V" eval "$REPO/configs/eval/synth_small_id.yaml" --model models/ar_frames.safetensors --name ar_frames \
+            eval.name=latency eval.out_dir=scores eval.batch=1 eval.max_clips="$LATENCY_CLIPS"
+    fi
 }
 
 # ---- tables -----------------------------------------------------------------------------------------
@@ -222,8 +229,10 @@ write_tables() {
         $(only_systems test-id vrobin no_rite continuous text_only video_only) --preset ablation \
         --csv "$RESULTS/ablation.csv"
     if [ -d scores/latency ]; then
-        headed "$RESULTS/latency.md" "$pre: seconds per 10-s clip at batch 1, vrobin vs fullseq_dit" scores/latency \
-            --preset latency --speedup-vs "fullseq_dit_${LATENCY_STEPS##* }steps" --csv "$RESULTS/latency.csv" \
+        local vs="fullseq_dit_${LATENCY_STEPS##* }steps"
+        [ -e scores/latency/ar_frames.json ] && vs="$vs,ar_frames"
+        headed "$RESULTS/latency.md" "$pre: seconds per 10-s clip at batch 1, vrobin vs fullseq_dit and ar_frames" \
+            scores/latency --preset latency --speedup-vs "$vs" --csv "$RESULTS/latency.csv" \
             --plot "$RESULTS/plots/latency" --sweep eval.steps --sweep-y s_per_10s,fad_mel --group eval.model
     fi
     if [ -d scores/intent ]; then write_intent "$pre"; fi
@@ -293,7 +302,7 @@ main() {
         for n in ${SYSTEMS_ARG//,/ }; do
             local found=0
             for s in "${SYSTEMS[@]}"; do [ "${s%%|*}" = "$n" ] && found=1; done
-            [ "$found" = 1 ] || die "--systems: unknown system '$n' (vrobin, continuous, no_rite, text_only, video_only, fullseq_dit)"
+            [ "$found" = 1 ] || die "--systems: unknown system '$n' (vrobin, continuous, no_rite, text_only, video_only, fullseq_dit, ar_frames)"
         done
         for s in "${SYSTEMS[@]}"; do [[ ",$SYSTEMS_ARG," == *",${s%%|*},"* ]] && keep+=("$s"); done
         SYSTEMS=("${keep[@]}")

@@ -112,12 +112,13 @@ static int check_batch(const arframe *a, const vr_batch *b, int need_audio) {
 static int cond_rows(const vr_batch *b, int64_t R, const uint8_t *null_row, vr_batch *out, void **buf) {
     size_t nt = (size_t)R * (size_t)b->max_text, nv = b->video ? (size_t)R * (size_t)b->Tv * (size_t)b->Dv : 0;
     size_t row_v = (size_t)b->Tv * (size_t)b->Dv;
-    char *mem = calloc(1, sizeof(int) * (size_t)R + sizeof(char *) * (size_t)R + sizeof(float) * nv + nt + 1);
+    /* one block, widest alignment first: ids, video, caption lengths, caption bytes */
+    char *mem = calloc(1, sizeof(char *) * (size_t)R + sizeof(float) * nv + sizeof(int) * (size_t)R + nt + 1);
     if (!(*buf = mem)) return model_fail("ar_frames: out of memory for %lld condition rows", (long long)R);
-    int *text_len = (int *)mem;
-    const char **id = (const char **)(mem + sizeof(int) * (size_t)R);
-    float *video = (float *)(mem + (sizeof(int) + sizeof(char *)) * (size_t)R);
-    uint8_t *text = (uint8_t *)(video + nv);
+    const char **id = (const char **)mem;
+    float *video = (float *)(id + R);
+    int *text_len = (int *)(video + nv);
+    uint8_t *text = (uint8_t *)(text_len + R);
     for (int64_t r = 0; r < R; r++) {
         int64_t i = r % b->B;
         int null = null_row && null_row[r];

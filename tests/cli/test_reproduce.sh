@@ -34,7 +34,7 @@ for f in main_id main_ood ablation latency intent; do
     check 'grep -q "^Reproduce: .launch/reproduce.sh tiny. — commit [0-9a-f]\{12\}" "$T/$f.md"' "$f.md: no reproduction header"
     check 'grep -q "^- machine: " "$T/$f.md" && grep -q "^- date, wall time: " "$T/$f.md"' "$f.md: no machine/wall time"
 done
-for sys in oracle oracle_decoded vrobin continuous no_rite text_only video_only fullseq_dit retrieval; do
+for sys in oracle oracle_decoded vrobin continuous no_rite text_only video_only fullseq_dit ar_frames retrieval; do
     for f in main_id main_ood; do
         check 'grep -q "^| $sys  *|" "$T/$f.md"' "$f.md has no row '$sys'"
     done
@@ -42,11 +42,12 @@ done
 for sys in vrobin no_rite continuous text_only video_only; do
     check 'grep -q "^| $sys  *|" "$T/ablation.md"' "ablation.md has no row '$sys'"
 done
-check '! grep -q "^| \(fullseq_dit\|retrieval\)  *|" "$T/ablation.md"' "ablation.md holds non-ablation rows"
-for sys in vrobin_4steps vrobin_8steps fullseq_dit_4steps fullseq_dit_8steps; do
+check '! grep -q "^| \(fullseq_dit\|ar_frames\|retrieval\)  *|" "$T/ablation.md"' "ablation.md holds non-ablation rows"
+for sys in vrobin_4steps vrobin_8steps fullseq_dit_4steps fullseq_dit_8steps ar_frames; do
     check 'grep -q "^| $sys  *|" "$T/latency.md"' "latency.md has no row '$sys'"
 done
-check 'grep -q "speedup × vs fullseq_dit_8steps" "$T/latency.md"' "latency.md: no speedup column"
+check 'grep -q "speedup × vs fullseq_dit_8steps" "$T/latency.md" && grep -q "speedup × vs ar_frames" "$T/latency.md"' \
+    "latency.md: no speedup columns (vs fullseq_dit_8steps, vs ar_frames)"
 check 'grep -q "own captions" "$T/intent.md" && [ "$(grep -c "^| vrobin  *|" "$T/intent.md")" -eq 2 ]' \
     "intent.md: swapped and own-caption tables"
 for png in plots/main_id/metrics.png plots/main_ood/metrics.png plots/latency/latency.png \

@@ -121,6 +121,10 @@ grep -q '^|:-*|-*:|' t.md && ok "alignment row" || bad "alignment row"
 [ "$(col oracle_decoded 4)" = "—" ] && [ "$(col vrobin 6)" = "—" ] && ok "null shown as —" || bad "null cells '$(col oracle_decoded 4)' '$(col vrobin 6)'"
 [ "$(col vrobin 13)" = "**2.209**" ] && [ "$(col fullseq_dit 13)" = "1.000" ] && [ "$(col oracle 13)" = "—" ] && ok "speedup column" || bad "speedup '$(col vrobin 13)'"
 [ "$(col vrobin 2)" = 3 ] && ok "clips column" || bad "clips column"
+"$V" table $R --columns fad_mel --speedup-vs fullseq_dit,vrobin -o t2.md >/dev/null 2>t2.err \
+  && grep '^| system ' t2.md | tr -s ' ' | grep -q '| FAD mel ↓ | speedup × vs fullseq_dit ↑ | speedup × vs vrobin ↑ |' \
+  && grep '^| fullseq_dit ' t2.md | tr -s ' ' | grep -q '| 1.000 | 0.453 |$' \
+  && ok "--speedup-vs a,b: a column per reference" || bad "--speedup-vs a,b: $(cat t2.err t2.md)"
 grep -q '^- command: `vrobin eval configs/eval/fixture.yaml --name oracle` — oracle$' t.md \
   && grep -q '^- commit: `abc1234` — all systems$' t.md && grep -q '^- machine: Test CPU, 2 cores, 8 GiB — all systems$' t.md \
   && grep -q 'vrobin 2026-01-02T03:04:05Z, 40.5 s' t.md && grep -q 'table made by `vrobin table res/vrobin.json' t.md \
