@@ -16,50 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/error.h"
-#include "core/tensor_io.h"
 #include "models/arframe.h"
+
+#define MODEL_OPS arframe_ops
+#define MODEL_PROG "test_arframe"
+#define MODEL_TINY "model.kind=ar_frames", "model.d_model=16", "model.n_heads=2", "model.planner_layers=2", \
+             "model.text_layers=1", "model.patch_frames=1", "model.latent_dim=3", "model.video_dim=4", \
+             "model.ar_levels=8", "model.cond_dropout=0.5", "run.seed=5"
+#include "tests/models/model_test.h"
 #include "tests/check.h"
 
 /* ---- the parity side ---- */
-
-static st_file *g_meta;
-
-static int die(const char *what) {
-    fprintf(stderr, "test_arframe: %s: %s\n", what, vr_error()[0] ? vr_error() : tt_last_error());
-    return 1;
-}
-
-static tt_tensor *input(tt_params *in, const char *name) {
-    tt_tensor *t = tt_params_get(in, name);
-    if (!t) {
-        fprintf(stderr, "test_arframe: input '%s' missing\n", name);
-        exit(1);
-    }
-    return t;
-}
-
-static void *host(tt_params *in, const char *name, size_t elem) {
-    tt_tensor *t = input(in, name);
-    size_t n = (size_t)tt_numel(t) * elem;
-    void *buf = malloc(n ? n : 1);
-    if (!buf || tt_to_data(t, buf, n)) {
-        fprintf(stderr, "test_arframe: reading input '%s': %s\n", name, tt_last_error());
-        exit(1);
-    }
-    return buf;
-}
-
-/* config from "k=v;k=v" */
-static cfg *config_from(const char *overrides) {
-    char *ov = strdup(overrides), *save = NULL, *items[64];
-    int n = 0;
-    for (char *s = strtok_r(ov, ";", &save); s && n < 64; s = strtok_r(NULL, ";", &save)) items[n++] = s;
-    cfg *c = cfg_defaults(vr_schema, n, items);
-    free(ov);
-    return c;
-}
 
 static int parity(const char *params_path, const char *inputs_path, const char *out_path) {
     if (!(g_meta = st_open(inputs_path))) return die("open inputs");
@@ -72,16 +39,7 @@ static int parity(const char *params_path, const char *inputs_path, const char *
     if (arframe_ops.init(&m, c, g)) return die("init");
     if (tio_load_params(p, params_path, 1)) return die("load params");
     tt_scope_begin();
-    tt_tensor *audio = input(in, "audio"), *video = input(in, "video"), *text = input(in, "text");
-    vr_batch b = {.B = (int)tt_size(audio, 0), .T = (int)tt_size(audio, 1), .D = (int)tt_size(audio, 2),
-                  .Tv = (int)tt_size(video, 1), .Dv = (int)tt_size(video, 2), .max_text = (int)tt_size(text, 1)};
-    b.audio = host(in, "audio", 4);
-    b.video = host(in, "video", 4);
-    b.text = host(in, "text", 1);
-    b.text_len = host(in, "text_len", 4);
-    float *mean = host(in, "mean", 4), *std = host(in, "std", 4);
-    m.norm_mean = mean;
-    m.norm_std = std;
+    vr_batch b = parity_batch(in, &m);
     vr_loss_parts parts;
     tt_tensor *loss = arframe_loss_with(&m, &b, input(in, "drop"), NULL, &parts);
     if (!loss || tt_backward(loss)) return die("loss forward/backward");
@@ -90,7 +48,7 @@ static int parity(const char *params_path, const char *inputs_path, const char *
 
     tt_no_grad_begin();
     tt_tensor *logits = arframe_logits(&m, &b, input(in, "drop"));
-    int64_t B = b.B, H = tt_size(input(in, "hist"), 1);
+    int64_t B = b.B;
     tt_gen *gens[2][8], *ug[8];
     for (int64_t i = 0; i < B && i < 8; i++) {
         gens[0][i] = tt_gen_new(11 + (uint64_t)i);
@@ -111,20 +69,11 @@ static int parity(const char *params_path, const char *inputs_path, const char *
     tt_tensor *sample_h = arframe_generate(&m, &b, &o, NULL);
     tt_no_grad_end();
     if (!logits || !sample || !sample_h) return die("logits / generate");
-    (void)H;
     tt_params_add(res, "logits", logits);
     tt_params_add(res, "sample", sample);
     tt_params_add(res, "sample_hist", sample_h);
     tt_params_add(res, "sample_u", tt_cat(rows, (int)B, 0));
-    tt_params *both[2] = {p, in};
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < tt_params_count(both[k]); i++) {
-            tt_tensor *t = tt_params_at(both[k], i);
-            if (!tt_requires_grad(t) || !tt_has_grad(t)) continue;
-            char name[300];
-            snprintf(name, sizeof name, "grad.%s", tt_params_name(both[k], i));
-            tt_params_add(res, name, tt_grad(t));
-        }
+    add_grads(res, p, in);
     tt_scope_end();
     int rc = tio_save_params(res, out_path, 0, NULL, NULL) ? die("save output") : 0;
     printf("ar_frames: %lld parameters\n", (long long)tt_params_numel(p));
@@ -133,12 +82,7 @@ static int parity(const char *params_path, const char *inputs_path, const char *
         tt_gen_free(gens[1][i]);
         tt_gen_free(ug[i]);
     }
-    free(b.audio);
-    free(b.video);
-    free(b.text);
-    free(b.text_len);
-    free(mean);
-    free(std);
+    parity_batch_free(&b, &m);
     arframe_ops.free_state(&m);
     cfg_free(c);
     tt_params_free(res);
@@ -150,84 +94,6 @@ static int parity(const char *params_path, const char *inputs_path, const char *
 }
 
 /* ---- the self-tests ---- */
-
-#define TINY "model.kind=ar_frames", "model.d_model=16", "model.n_heads=2", "model.planner_layers=2", \
-             "model.text_layers=1", "model.patch_frames=1", "model.latent_dim=3", "model.video_dim=4", \
-             "model.ar_levels=8", "model.cond_dropout=0.5", "run.seed=5"
-
-enum { B = 3, T = 8, M = 3, TV = 4, DV = 4, MAXT = 6 };
-
-typedef struct fixture {
-    float audio[B * T * M], video[B * TV * DV];
-    uint8_t text[B * MAXT];
-    int text_len[B];
-    int64_t clip[B];
-} fixture;
-
-static void fixture_fill(fixture *f) {
-    for (int i = 0; i < B * T * M; i++) f->audio[i] = (float)sin(0.37 * i) * 2.0f + 0.5f;
-    for (int i = 0; i < B * TV * DV; i++) f->video[i] = (float)cos(0.21 * i);
-    memset(f->text, 0, sizeof f->text);
-    memcpy(f->text, "warm", 4);
-    memcpy(f->text + MAXT, "dark p", 6);
-    f->text_len[0] = 4, f->text_len[1] = 6, f->text_len[2] = 0;
-    for (int i = 0; i < B; i++) f->clip[i] = 10 + 7 * i;
-}
-
-/* clips [first, first + n) of the fixture as a batch */
-static vr_batch batch_of(fixture *f, int first, int n) {
-    return (vr_batch){.B = n, .T = T, .D = M, .Tv = TV, .Dv = DV, .max_text = MAXT, .epoch = 2,
-                      .audio = f->audio + first * T * M, .video = f->video + first * TV * DV,
-                      .text = f->text + first * MAXT, .text_len = f->text_len + first, .clip = f->clip + first};
-}
-
-static int make(vr_model *m, int n_extra, const char **extra) {
-    const char *base[] = {TINY};
-    int nb = (int)(sizeof base / sizeof base[0]);
-    const char *all[32];
-    for (int i = 0; i < nb; i++) all[i] = base[i];
-    for (int i = 0; i < n_extra; i++) all[nb + i] = extra[i];
-    cfg *c = cfg_defaults(vr_schema, nb + n_extra, (char **)all);
-    if (!c) return -1;
-    tt_gen *g = tt_gen_new(3);
-    memset(m, 0, sizeof *m);
-    int rc = arframe_ops.init(m, c, g);
-    tt_scope_begin();
-    /* random values everywhere, so logits depend clearly on text, video and the past */
-    for (int i = 0; !rc && i < tt_params_count(m->params); i++) {
-        tt_tensor *p = tt_params_at(m->params, i);
-        int64_t shape[8];
-        for (int k = 0; k < tt_ndim(p) && k < 8; k++) shape[k] = tt_size(p, k);
-        tt_no_grad_begin();
-        rc = tt_copy_(p, tt_mul_scalar(tt_randn(g, shape, tt_ndim(p), TT_F32), 0.3)) ? -1 : 0;
-        tt_no_grad_end();
-    }
-    tt_scope_end();
-    tt_gen_free(g);
-    cfg_free(c);
-    return rc;
-}
-
-static void destroy(vr_model *m) {
-    arframe_ops.free_state(m);
-    tt_params_free(m->params);
-    m->params = NULL;
-}
-
-static double loss_of(vr_model *m, const vr_batch *b, int train) {
-    double v = NAN;
-    tt_scope_begin();
-    tt_tensor *l = arframe_ops.loss(m, b, train, NULL, NULL);
-    if (!l || tt_item(l, &v)) v = NAN;
-    tt_scope_end();
-    return v;
-}
-
-static double max_abs_diff(const tt_tensor *a, const tt_tensor *b) {
-    double d = NAN;
-    if (a && b && tt_numel(a) == tt_numel(b)) tt_item(tt_max_all(tt_abs(tt_sub(a, b))), &d);
-    return d;
-}
 
 static void test_errors(void) {
     vr_model m;
@@ -297,15 +163,7 @@ static void test_loss(void) {
     CHECK(l && !tt_backward(l), "backward");
     CHECK(parts.n == 2 && !strcmp(parts.name[0], "ce") && fabs(parts.value[1] - parts.value[0] / log(2.0)) < 1e-9,
           "loss parts ce and bits");
-    int missing = 0;
-    for (int i = 0; i < tt_params_count(m.params); i++) {
-        tt_tensor *p = tt_params_at(m.params, i);
-        double gmax = 0;
-        if (!tt_has_grad(p) || tt_item(tt_max_all(tt_abs(tt_grad(p))), &gmax) || !(gmax > 0)) {
-            fprintf(stderr, "no gradient for %s\n", tt_params_name(m.params, i));
-            missing++;
-        }
-    }
+    int missing = params_without_grad(&m);
     CHECK(missing == 0, "%d parameters without a gradient", missing);
     tt_scope_end();
     /* plain gradient descent on the one batch: the cross-entropy falls well below its start */
