@@ -22,14 +22,15 @@
 #   --clips N    test clips scored per split instead of the preset's (0: all)
 #   --systems L  train and score only these of vrobin,continuous,no_rite,text_only,video_only,
 #                fullseq_dit,ar_frames (retrieval and the oracle rows are always scored; the latency
-#                table needs vrobin and fullseq_dit, and has ar_frames when trained; intent: vrobin)
+#                table needs vrobin and fullseq_dit, and has ar_frames when trained; intent: vrobin).
+#                Without --systems, small leaves ar_frames out (it would add ~40 min); tiny/full train all
 #   --no-setup   skip launch/setup.sh (packages installed and build/ up to date)
 # Interrupted? Run the same command again: finished phases are skipped (<work>/done/), an
 # interrupted training resumes from its last checkpoint, generation keeps the clips it wrote.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 
 die() {
     echo "reproduce.sh: $*" >&2
@@ -306,6 +307,11 @@ main() {
         done
         for s in "${SYSTEMS[@]}"; do [[ ",$SYSTEMS_ARG," == *",${s%%|*},"* ]] && keep+=("$s"); done
         SYSTEMS=("${keep[@]}")
+    elif [ "$PRESET" = small ]; then # ar_frames would add ~40 min to ~3 h (600 steps at ~4 s on 2 cores)
+        local keep=() s
+        for s in "${SYSTEMS[@]}"; do [ "${s%%|*}" = ar_frames ] || keep+=("$s"); done
+        SYSTEMS=("${keep[@]}")
+        echo "reproduce.sh small: ar_frames left out (about 40 min more); add it with --systems vrobin,...,ar_frames"
     fi
     CMDLINE="launch/reproduce.sh $PRESET${REAL:+ --real $REAL}${STEPS_ARG:+ --steps $STEPS_ARG}${CLIPS_ARG:+ --clips $CLIPS_ARG}${SYSTEMS_ARG:+ --systems $SYSTEMS_ARG}"
 
