@@ -244,8 +244,7 @@ static tt_tensor *drop_for_batch(const arframe *a, const vr_batch *b) {
     uint8_t d[b->B];
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
-        uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
-        vr_rng_seed_stream(&mix, a->seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+        model_clip_rng(&mix, a->seed, b, i);
         d[i] = vr_rng_uniform(&mix) < a->cond_dropout;
     }
     return tt_from_data(d, TT_BOOL, TT_SHAPE(b->B));

@@ -263,8 +263,7 @@ static int draw_for_batch(const fullseq *f, const vr_batch *b, int train, fullse
     if (!noise) return model_fail("fullseq_dit loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
-        uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
-        vr_rng_seed_stream(&mix, f->seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+        model_clip_rng(&mix, f->seed, b, i);
         tt_gen *gi = tt_gen_new(vr_rng_u64(&mix));
         noise[i] = tt_randn(gi, TT_SHAPE(1, b->T, f->M), TT_F32);
         t[i] = tt_rand(gi, TT_SHAPE(1), TT_F32);

@@ -244,6 +244,11 @@ tt_tensor *model_normalised_audio(const vr_model *m, const vr_batch *b, const ch
     return tt_div(tt_sub(x, mean), std);
 }
 
+void model_clip_rng(vr_rng *r, uint64_t run_seed, const vr_batch *b, int i) {
+    uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
+    vr_rng_seed_stream(r, run_seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+}
+
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g) { return g && p > 0 ? tt_dropout(x, p, 1, g) : x; }
 
 tt_tensor *nn_block_fwd_dropout(const nn_block *b, const tt_tensor *x, int causal, const tt_tensor *mask, double p,

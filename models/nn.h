@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/tt.h"
 #include "models/model.h"
 
@@ -96,6 +97,11 @@ int model_cfg_int(const cfg *c, const char *key, int64_t lo, int64_t hi, int *ou
 int model_check_conditions(const vr_batch *b, const char *who, int use_video, int Dv, int use_text);
 /* b->audio normalised with m's latent statistics -> [B, T, D] (as stored when m has none). */
 tt_tensor *model_normalised_audio(const vr_model *m, const vr_batch *b, const char *who);
+/* The random stream of clip i of batch b in a training step: seeded by (run_seed, epoch, the clip's
+ * global index), so a clip draws the same noise, times, dropout or crop whichever rank or
+ * micro-batch it lands in (N ranks follow the trajectory of one). Batches made by hand (tests)
+ * may have no clip indices: their position stands in. */
+void model_clip_rng(vr_rng *r, uint64_t run_seed, const vr_batch *b, int i);
 
 /* Training-time dropout of probability p with generator g; x itself when g is NULL or p == 0. */
 tt_tensor *nn_dropout(tt_tensor *x, double p, tt_gen *g);

@@ -248,9 +248,7 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
     if (!noise) return model_fail("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
-        /* batches made by hand (tests) may have no clip indices: their position stands in */
-        uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
-        vr_rng_seed_stream(&mix, r->seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+        model_clip_rng(&mix, r->seed, b, i);
         tt_gen *gi = tt_gen_new(vr_rng_u64(&mix));
         noise[i] = tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32);
         t[i] = tt_rand(gi, TT_SHAPE(P), TT_F32);

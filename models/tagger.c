@@ -178,8 +178,7 @@ tt_tensor *tagger_audio_crops(const tagger_audio *a, const vr_batch *b, const fl
         if (train && W < b->T) {
             /* from (seed, epoch, clip), not the step's generator: a clip gets the same crop on any rank */
             vr_rng mix;
-            uint64_t clip = b->clip ? (uint64_t)b->clip[i] : (uint64_t)(b->position * b->B + i);
-            vr_rng_seed_stream(&mix, seed ^ ((uint64_t)b->epoch * 0x9e3779b97f4a7c15ULL), clip);
+            model_clip_rng(&mix, seed, b, i);
             off = (int64_t)vr_rng_below(&mix, (uint64_t)(b->T - W + 1));
         }
         const float *src = b->audio + ((size_t)i * (size_t)b->T + (size_t)off) * M;
