@@ -139,40 +139,10 @@ static int cond_rows(const vr_batch *b, int64_t R, const uint8_t *null_row, vr_b
     return 0;
 }
 
-/* The planner prefix [R, Lp, d] and its key validity *valid (host [R][Lp], malloc'd), as robin's:
- * caption tokens (padding invalid) then video frames. NULL with *Lp = 0 when the model reads
- * neither; NULL with *Lp = -1 on error. */
+/* The planner prefix of b's rows (plan_batch_prefix with the encoders the config turned on). */
 static tt_tensor *prefix_of(arframe *a, const vr_batch *b, double p, tt_gen *g, uint8_t **valid, int64_t *Lp) {
-    int64_t B = b->B, Lt = 0, Tv = a->use_video ? b->Tv : 0;
-    uint8_t *tvalid = NULL;
-    tt_tensor *text = NULL, *video = NULL, *prefix = NULL;
-    *valid = NULL;
-    *Lp = -1;
-    if (a->use_text) {
-        int64_t *ids;
-        int L;
-        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L))
-            return model_op_failed("ar_frames");
-        Lt = L;
-        tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, Lt));
-        free(ids);
-        text = enc_text_fwd(&a->text, id_t, tt_from_data(tvalid, TT_BOOL, TT_SHAPE(B, 1, 1, Lt)), p, g);
-    }
-    if (a->use_video) video = enc_video_fwd(&a->video, tt_from_data(b->video, TT_F32, TT_SHAPE(B, Tv, b->Dv)));
-    int64_t n = Lt + Tv;
-    uint8_t *v = n ? malloc((size_t)(B * n)) : NULL;
-    if (n && !v) {
-        model_fail_null("ar_frames: out of memory");
-    } else if ((!a->use_text || text) && (!a->use_video || video)) {
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t j = 0; j < n; j++) v[i * n + j] = j < Lt ? tvalid[i * Lt + j] : 1;
-        prefix = plan_prefix(&a->plan, text, video);
-        if (prefix || n == 0) *Lp = n;
-    }
-    free(tvalid);
-    if (*Lp < 0) free(v);
-    else *valid = v;
-    return prefix;
+    return plan_batch_prefix(&a->plan, a->use_text ? &a->text : NULL, a->use_video ? &a->video : NULL, b, p, g, valid,
+                             Lp, "ar_frames");
 }
 
 /* Teacher-forced logits [B, T, M, L] for the normalised latent x1 [B, T, M]; drop [B] bool or NULL. */

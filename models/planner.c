@@ -44,6 +44,39 @@ tt_tensor *plan_prefix(const planner *pl, const tt_tensor *text, const tt_tensor
     return n == 1 ? parts[0] : tt_cat(parts, 2, 1);
 }
 
+tt_tensor *plan_batch_prefix(const planner *pl, const enc_text *text_enc, const enc_video *video_enc, const vr_batch *b,
+                             double p, tt_gen *g, uint8_t **valid, int64_t *Lp, const char *who) {
+    int64_t B = b->B, Lt = 0, Tv = video_enc ? b->Tv : 0;
+    uint8_t *tvalid = NULL;
+    tt_tensor *text = NULL, *video = NULL, *prefix = NULL;
+    *valid = NULL;
+    *Lp = -1;
+    if (text_enc) {
+        int64_t *ids;
+        int L;
+        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L)) return model_op_failed(who);
+        Lt = L;
+        tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, Lt));
+        free(ids);
+        text = enc_text_fwd(text_enc, id_t, tt_from_data(tvalid, TT_BOOL, TT_SHAPE(B, 1, 1, Lt)), p, g); /* [B,Lt,d] */
+    }
+    if (video_enc) video = enc_video_fwd(video_enc, tt_from_data(b->video, TT_F32, TT_SHAPE(B, Tv, b->Dv)));
+    int64_t n = Lt + Tv;
+    uint8_t *v = n ? malloc((size_t)(B * n)) : NULL;
+    if (n && !v) {
+        model_fail_null("%s: out of memory", who);
+    } else if ((!text_enc || text) && (!video_enc || video)) {
+        for (int64_t i = 0; i < B; i++)
+            for (int64_t j = 0; j < n; j++) v[i * n + j] = j < Lt ? tvalid[i * Lt + j] : 1;
+        prefix = plan_prefix(pl, text, video); /* [B,Lt+Tv,d] */
+        if (prefix || n == 0) *Lp = n;
+    }
+    free(tvalid);
+    if (*Lp < 0) free(v);
+    else *valid = v;
+    return prefix;
+}
+
 void plan_audio_positions(double *pos, int64_t P, int64_t Tv) {
     for (int64_t k = 0; k < P; k++) pos[k] = Tv > 0 ? (double)k * (double)Tv / (double)P : (double)k;
 }

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "models/encoders.h"
 #include "models/nn.h"
 
 #ifdef __cplusplus
@@ -39,6 +40,13 @@ void plan_free(planner *pl);
 /* The prefix [B, Lt + Tv, d] from text [B, Lt, d] and video [B, Tv, d]; either may be NULL
  * (absent). Both NULL: returns NULL without an error (an empty prefix). */
 tt_tensor *plan_prefix(const planner *pl, const tt_tensor *text, const tt_tensor *video);
+/* The prefix [B, Lp, d] of batch b's clips: caption tokens through the text encoder (text NULL:
+ * none; caption padding is an invalid key), then video frames through the video encoder (video
+ * NULL: none), via plan_prefix. *valid: host key validity [B][Lp], malloc'd. NULL with *Lp = 0
+ * when there is neither; NULL with *Lp = -1 on error, the message prefixed with `who`. Dropout p
+ * with g (NULL: none) in the text encoder. */
+tt_tensor *plan_batch_prefix(const planner *pl, const enc_text *text, const enc_video *video, const vr_batch *b,
+                             double p, tt_gen *g, uint8_t **valid, int64_t *Lp, const char *who);
 /* Audio token positions pos_k for P patches and Tv video frames (0: no video), into pos[P]. */
 void plan_audio_positions(double *pos, int64_t P, int64_t Tv);
 

@@ -125,41 +125,10 @@ static int check_batch(const robin *r, const vr_batch *b, int need_audio) {
     return model_check_conditions(b, "robin", r->use_video, r->Dv, r->use_text);
 }
 
-/* The planner prefix [B, Lp, d] and its key validity *valid, host [B][Lp] malloc'd: caption tokens
- * (padding invalid) then video frames. NULL with *Lp = 0 when the model reads neither; NULL with
- * *Lp = -1 on error. */
+/* The planner prefix of b's clips (plan_batch_prefix with the encoders the config turned on). */
 static tt_tensor *prefix_of(robin *r, const vr_batch *b, double p, tt_gen *g, uint8_t **valid, int64_t *Lp) {
-    int64_t B = b->B, Lt = 0, Tv = r->use_video ? b->Tv : 0;
-    int64_t *ids = NULL;
-    uint8_t *tvalid = NULL;
-    tt_tensor *text = NULL, *video = NULL, *prefix = NULL;
-    *valid = NULL;
-    *Lp = -1;
-    if (r->use_text) {
-        int L;
-        if (enc_text_tokens(b->text, b->text_len, b->B, b->max_text, &ids, &tvalid, &L))
-            return model_op_failed("robin");
-        Lt = L;
-        tt_tensor *id_t = tt_from_data(ids, TT_I64, TT_SHAPE(B, Lt));
-        tt_tensor *mask = tt_from_data(tvalid, TT_BOOL, TT_SHAPE(B, 1, 1, Lt));
-        text = enc_text_fwd(&r->text, id_t, mask, p, g);       /* [B,Lt,d] */
-        free(ids);
-    }
-    if (r->use_video) video = enc_video_fwd(&r->video, tt_from_data(b->video, TT_F32, TT_SHAPE(B, Tv, b->Dv)));
-    int64_t n = Lt + Tv;
-    uint8_t *v = n ? malloc((size_t)(B * n)) : NULL;
-    if (n && !v) {
-        model_fail_null("robin: out of memory");
-    } else if ((!r->use_text || text) && (!r->use_video || video)) {
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t j = 0; j < n; j++) v[i * n + j] = j < Lt ? tvalid[i * Lt + j] : 1;
-        prefix = plan_prefix(&r->plan, text, video);            /* [B,Lt+Tv,d] */
-        if (prefix || n == 0) *Lp = n;
-    }
-    free(tvalid);
-    if (*Lp < 0) free(v);
-    else *valid = v;
-    return prefix;
+    return plan_batch_prefix(&r->plan, r->use_text ? &r->text : NULL, r->use_video ? &r->video : NULL, b, p, g, valid,
+                             Lp, "robin");
 }
 
 /* The conditions c [B, P, d] from normalised patches [B, P, F*M] (teacher forcing). codes: FSQ
