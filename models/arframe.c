@@ -145,8 +145,8 @@ static tt_tensor *prefix_of(arframe *a, const vr_batch *b, double p, tt_gen *g, 
                              Lp, "ar_frames");
 }
 
-/* Teacher-forced logits [B, T, M, L] for the normalised latent x1 [B, T, M]; drop [B] bool or NULL. */
-static tt_tensor *forward(arframe *a, const vr_batch *b, const tt_tensor *x1, const tt_tensor *drop, double p,
+/* Teacher-forced logits [B, T, M, L] for the codes [B, T, M] of the clips; drop [B] bool or NULL. */
+static tt_tensor *forward(arframe *a, const vr_batch *b, const tt_tensor *codes, const tt_tensor *drop, double p,
                           tt_gen *g) {
     int64_t B = b->B, T = b->T;
     uint8_t null_row[B];
@@ -164,8 +164,7 @@ static tt_tensor *forward(arframe *a, const vr_batch *b, const tt_tensor *x1, co
     plan_audio_positions(pos, T, a->use_video ? b->Tv : 0);
     tt_tensor *tok = tt_expand(tt_reshape(a->bos, TT_SHAPE(1, 1, a->d)), TT_SHAPE(B, 1, a->d));
     if (T > 1) /* frame k reads the quantised frame k-1 */
-        tok = tt_cat((tt_tensor *[]){tok, nn_linear_fwd(&a->in, values_of(a, codes_of(a, tt_slice(x1, 1, 0, T - 1, 1))))},
-                     2, 1);
+        tok = tt_cat((tt_tensor *[]){tok, nn_linear_fwd(&a->in, values_of(a, tt_slice(codes, 1, 0, T - 1, 1)))}, 2, 1);
     tt_tensor *h = plan_fwd(&a->plan, prefix, valid, tok, pos, p, g); /* [B,T,d] */
     free(valid);
     if (h) logits = tt_reshape(nn_linear_fwd(&a->head, h), TT_SHAPE(B, T, a->M, a->L));
@@ -182,7 +181,7 @@ tt_tensor *arframe_logits(vr_model *m, const vr_batch *b, const tt_tensor *drop)
     arframe *a = m->state;
     if (check_batch(a, b, 1) || check_drop(b, drop)) return NULL;
     tt_tensor *x1 = model_normalised_audio(m, b, "ar_frames");
-    return x1 ? forward(a, b, x1, drop, 0.0, NULL) : NULL;
+    return x1 ? forward(a, b, codes_of(a, x1), drop, 0.0, NULL) : NULL;
 }
 
 tt_tensor *arframe_loss_with(vr_model *m, const vr_batch *b, const tt_tensor *drop, tt_gen *dropout_gen,
@@ -192,9 +191,10 @@ tt_tensor *arframe_loss_with(vr_model *m, const vr_batch *b, const tt_tensor *dr
     int64_t N = (int64_t)b->B * b->T * a->M;
     tt_tensor *x1 = model_normalised_audio(m, b, "ar_frames");
     if (!x1) return NULL;
-    tt_tensor *logits = forward(a, b, x1, drop, dropout_gen ? a->dropout : 0.0, dropout_gen);
+    tt_tensor *codes = codes_of(a, x1); /* the inputs (shifted by one frame) and the targets */
+    tt_tensor *logits = forward(a, b, codes, drop, dropout_gen ? a->dropout : 0.0, dropout_gen);
     if (!logits) return NULL;
-    tt_tensor *loss = tt_cross_entropy(tt_reshape(logits, TT_SHAPE(N, a->L)), tt_reshape(codes_of(a, x1), TT_SHAPE(N)));
+    tt_tensor *loss = tt_cross_entropy(tt_reshape(logits, TT_SHAPE(N, a->L)), tt_reshape(codes, TT_SHAPE(N)));
     if (!loss) return model_op_failed("ar_frames loss");
     if (parts) {
         double ce;
