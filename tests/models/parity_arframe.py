@@ -7,7 +7,6 @@ both sides must produce the same set of gradients.
 Run: parity_arframe.py PATH/TO/test_arframe WORKDIR
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -16,8 +15,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 import models_reference as ref  # noqa: E402
-import st_io  # noqa: E402
-from parity_fullseq import compare, n  # noqa: E402  (the same comparison and random inputs)
+from parity_fullseq import compare, n, run_c_side  # noqa: E402  (the same comparison, inputs and C run)
 import parity_fullseq  # noqa: E402
 
 
@@ -115,14 +113,8 @@ def run(exe, work, rng, tag, cfg):
                           f"model.ar_levels={cfg['levels']}", f"model.ar_range={cfg['range']}",
                           f"model.use_text={str(cfg['use_text']).lower()}",
                           f"model.use_video={str(cfg['use_video']).lower()}"])
-    fp, fi, fo = (os.path.join(work, f"{tag}_{x}.safetensors") for x in ("params", "inputs", "out"))
-    st_io.save(fp, params)
-    st_io.save(fi, inputs, {"overrides": overrides, "cfg_scale": cfg["scale"], "temperature": cfg["temp"]})
-    r = subprocess.run([exe, "parity", fp, fi, fo], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(f"FAIL {tag}: C program failed ({r.returncode}): {r.stderr.strip()}")
-        sys.exit(1)
-    got = st_io.load(fo)[0]
+    got = run_c_side(exe, work, tag, params, inputs,
+                     {"overrides": overrides, "cfg_scale": cfg["scale"], "temperature": cfg["temp"]})
 
     t = {k: torch.tensor(v).requires_grad_(True) for k, v in params.items()}
     batch = {k: torch.tensor(inputs[k]) for k in ("audio", "mean", "std", "video", "text", "text_len")}

@@ -150,6 +150,19 @@ def compare(tag, got, want):
         print(f"{'FAIL' if bad else 'ok  '} {tag:12s} {k:40s} max rel err {rel:.2e}")
 
 
+def run_c_side(exe, work, tag, params, inputs, meta):
+    """Write params and inputs (meta: the inputs' metadata), run `exe parity`, return its outputs;
+    a failing C program ends the test with its message."""
+    fp, fi, fo = (os.path.join(work, f"{tag}_{x}.safetensors") for x in ("params", "inputs", "out"))
+    st_io.save(fp, params)
+    st_io.save(fi, inputs, meta)
+    r = subprocess.run([exe, "parity", fp, fi, fo], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"FAIL {tag}: C program failed ({r.returncode}): {r.stderr.strip()}")
+        sys.exit(1)
+    return st_io.load(fo)[0]
+
+
 def run(exe, work, rng, tag, cfg):
     B, Tv, max_text, Fr, M = 2, 4, 12, cfg["patch_frames"], cfg["M"]
     T = Fr * 4
@@ -169,14 +182,8 @@ def run(exe, work, rng, tag, cfg):
                           f"model.patch_frames={Fr}", f"model.latent_dim={M}", f"model.video_dim={cfg['video_dim']}",
                           f"model.use_text={str(cfg['use_text']).lower()}",
                           f"model.use_video={str(cfg['use_video']).lower()}"])
-    fp, fi, fo = (os.path.join(work, f"{tag}_{x}.safetensors") for x in ("params", "inputs", "out"))
-    st_io.save(fp, params)
-    st_io.save(fi, inputs, {"overrides": overrides, "steps": cfg["steps"], "cfg_scale": cfg["scale"]})
-    r = subprocess.run([exe, "parity", fp, fi, fo], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(f"FAIL {tag}: C program failed ({r.returncode}): {r.stderr.strip()}")
-        sys.exit(1)
-    got = st_io.load(fo)[0]
+    got = run_c_side(exe, work, tag, params, inputs,
+                     {"overrides": overrides, "steps": cfg["steps"], "cfg_scale": cfg["scale"]})
 
     host_only = ("audio", "mean", "std", "video", "xt_v", "t_v", "hist")
     t = {}
