@@ -11,6 +11,8 @@
  *     --two-threads LIST   steps at which to measure the C kernel with its CFG branches on two
  *                      threads as well (robin_gen_opts.dit_threads = 2; default 20, or none)
  *     --solver S       euler (default) or heun: the LocDiT ODE solver of every row
+ *     --precision P    fp32 (default) or bf16: the C kernel's arithmetic in every row (bf16 needs
+ *                      --fast on and an AVX512-BF16 CPU; with --dump, the latent is the bf16 one)
  *     --batch N        N copies of the clip through the model stages together (default 1; the other
  *                      stages stay one clip's); the JSON's "batch" says which
  *     --repeats N      timed runs per setting; the fastest is reported, with the median total (default 3)
@@ -77,13 +79,14 @@ static int die(const char *what) {
  * 1..batch) go through the model stages together (robin_gen_opts batch generation); features,
  * decoder and mux are then clip 0's alone, the model stages are the whole batch's. */
 static dit_solver g_solver = DIT_EULER; /* --solver */
+static int g_bf16;                      /* --precision bf16 */
 
 static int run_once(vr_generator *g, const char *video, const char *text, double seconds, int steps, int kv,
                     int path, int batch, const char *mux_out, double *t) {
     vr_gen_clip c[MAX_BATCH], *cp[MAX_BATCH];
     robin_gen_times tm = {0};
     robin_gen_opts o = {.steps = steps, .solver = g_solver, .no_kv_cache = !kv, .torch_dit = path == P_TORCH,
-                        .dit_threads = path == P_C2 ? 2 : 1, .times = &tm};
+                        .dit_threads = path == P_C2 ? 2 : 1, .dit_bf16 = g_bf16, .times = &tm};
     float *wave = NULL;
     int rc = -1;
     for (int i = 0; i < batch; i++) {
@@ -196,7 +199,7 @@ static int dump_case(vr_generator *g, const cfg *c, const char *video, const cha
                      const char *dir) {
     vr_gen_clip clip = {.id = "bench", .video = video, .text = text, .start = 0, .duration = seconds, .seed = 1};
     robin_gen_times tm = {0};
-    robin_gen_opts o = {.steps = steps, .times = &tm};
+    robin_gen_opts o = {.steps = steps, .dit_bf16 = g_bf16, .times = &tm};
     char path[4096];
     int rc = -1;
     if (strcmp(cfg_str(c, "model.kind"), "robin")) {
@@ -270,6 +273,14 @@ int main(int argc, char **argv) {
                 return 2;
             }
         }
+        else if (!strcmp(a, "--precision")) {
+            i++;
+            if (strcmp(v, "fp32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "bench_generate: --precision %s: expected fp32 or bf16\n", v);
+                return 2;
+            }
+            g_bf16 = !strcmp(v, "bf16");
+        }
         else if (!strcmp(a, "--two-threads")) n_two = !strcmp(v, "none") ? (i++, 0) : parse_list(argv[++i], two_steps, 16);
         else if (!strcmp(a, "--fast")) {
             i++;
@@ -294,6 +305,10 @@ int main(int argc, char **argv) {
         }
     }
     if (paths[0] != P_C) n_two = 0; /* two threads only when the C kernel is measured */
+    if (g_bf16 && (n_paths != 1 || paths[0] != P_C)) {
+        fprintf(stderr, "bench_generate: --precision bf16 is a mode of the C kernel: use it with --fast on\n");
+        return 2;
+    }
     if (n_kv < 0 || n_nokv < 0 || n_two < 0 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0) || batch < 1 ||
         batch > MAX_BATCH ||
         n_kv * (n_paths + 1) + n_nokv > MAX_ROWS) {
@@ -375,11 +390,12 @@ int main(int argc, char **argv) {
                    "  \"threads\": {\"torch\": %d, \"openblas\": %d},\n"
                    "  \"model\": {\"config\": \"%s\", \"parameters\": %lld, \"weights\": \"random init\", "
                    "\"cfg_scale\": %g, \"default_steps\": %d},\n"
-                   "  \"clip_seconds\": %g, \"batch\": %d, \"solver\": \"%s\", \"repeats\": %d, \"griffin_lim_iters\": %d, "
+                   "  \"clip_seconds\": %g, \"batch\": %d, \"solver\": \"%s\", \"precision\": \"%s\", \"repeats\": %d, "
+                   "\"griffin_lim_iters\": %d, "
                    "\"statistic\": \"stages of the fastest of the repeats; median_total over all\",\n  \"rows\": [\n",
                 command, commit, cpu, sysconf(_SC_NPROCESSORS_ONLN), blas.library, gflops, load_before, load_after,
-                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, batch, dit_solver_name(g_solver), repeats,
-                GL_ITERS);
+                tt_get_num_threads(), blas.threads, config, n_params, cfg_scale, steps_default, seconds, batch,
+                dit_solver_name(g_solver), g_bf16 ? "bf16" : "fp32", repeats, GL_ITERS);
         for (int i = 0; i < n_rows; i++) {
             fprintf(f, "    {\"kv_cache\": %s, \"locdit\": \"%s\", \"locdit_threads\": %d, \"steps\": %d",
                     rows[i].kv ? "true" : "false", rows[i].path == P_TORCH ? "libtorch" : "c",

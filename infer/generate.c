@@ -300,7 +300,10 @@ int vr_gen_latents(vr_generator *g, vr_gen_clip *const *clips, int n, const robi
         tt_scope_begin();
         o.history = H ? tt_slice(run, 1, s * F, (s + H) * F, 1) : NULL;
         tt_tensor *x;
-        if (g->m.ops == &fullseq_ops && o.solver != DIT_EULER) {
+        if (g->m.ops != &robin_ops && o.dit_bf16) {
+            x = tt_fail("--precision bf16 is a mode of the Video-Robin LocDiT kernel; %s samples in fp32",
+                        g->m.ops == &fullseq_ops ? "fullseq_dit" : "ar_frames");
+        } else if (g->m.ops == &fullseq_ops && o.solver != DIT_EULER) {
             x = tt_fail("the Heun solver is implemented for the Video-Robin LocDiT only; fullseq_dit samples with Euler");
         } else if (g->m.ops == &fullseq_ops) { /* the baseline samples the window's patches at once */
             fullseq_gen_opts fo = {.steps = o.steps, .cfg_scale = o.cfg_scale, .history = o.history, .clip_gens = gens,
@@ -411,7 +414,7 @@ int vr_generate(const vr_gen_opts *o, vr_gen_stats *st) {
 
     t0 = vr_now();
     robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .solver = (dit_solver)o->solver,
-                         .times = &st->model, .dit_threads = o->dit_threads};
+                         .times = &st->model, .dit_threads = o->dit_threads, .dit_bf16 = o->bf16};
     vr_progress *bar = vr_progress_begin("generate", (clip.T + g.F - 1) / g.F, g.F == 1 ? "frames" : "patches");
     int bad = vr_gen_latents(&g, (vr_gen_clip *[]){&clip}, 1, &go, bar);
     vr_progress_end(bar);
@@ -487,6 +490,7 @@ static int write_timings(batch_run *br) {
     cJSON_AddNumberToObject(root, "steps", br->o->steps > 0 ? br->o->steps : (double)cfg_int(br->g->c, "model.sample_steps"));
     cJSON_AddNumberToObject(root, "cfg_scale", br->o->cfg_scale > 0 ? br->o->cfg_scale : cfg_float(br->g->c, "model.cfg_scale"));
     cJSON_AddStringToObject(root, "solver", dit_solver_name((dit_solver)br->o->solver));
+    cJSON_AddStringToObject(root, "precision", br->o->bf16 ? "bf16" : "fp32");
     cJSON_AddNumberToObject(root, "seed", (double)br->o->seed);
     cJSON_AddNumberToObject(root, "griffin_lim_iters", br->o->gl_iters);
     cJSON_AddNumberToObject(root, "n_clips", br->st->n_clips);
@@ -513,7 +517,8 @@ static int write_timings(batch_run *br) {
 static void run_batch(batch_run *br, vr_gen_clip **clips, int n, const int *lines, const double *t_decode) {
     robin_gen_times tm = {0};
     robin_gen_opts go = {.steps = br->o->steps, .cfg_scale = br->o->cfg_scale, .solver = (dit_solver)br->o->solver,
-                         .times = &tm, .dit_threads = br->o->dit_threads};
+                         .times = &tm, .dit_threads = br->o->dit_threads,
+                         .dit_bf16 = br->o->bf16};
     if (vr_gen_latents(br->g, clips, n, &go, NULL)) {
         char why[1024];
         snprintf(why, sizeof why, "%s", vr_error());
@@ -589,13 +594,17 @@ static cJSON *previous_clips(const char *path, const vr_gen_opts *o, const vr_ge
     double want_scale = o->cfg_scale > 0 ? o->cfg_scale : cfg_float(g->c, "model.cfg_scale");
     cJSON *solver = cJSON_GetObjectItemCaseSensitive(root, "solver"); /* absent in older files: Euler */
     const char *had_solver = cJSON_IsString(solver) ? solver->valuestring : "euler";
+    cJSON *precision = cJSON_GetObjectItemCaseSensitive(root, "precision"); /* absent in older files: fp32 */
+    const char *had_precision = cJSON_IsString(precision) ? precision->valuestring : "fp32";
     if (cJSON_IsString(model) && cJSON_IsNumber(seed) && cJSON_IsNumber(steps) && cJSON_IsNumber(scale) &&
         (strcmp(model->valuestring, o->model) || seed->valuedouble != (double)o->seed ||
          steps->valuedouble != want_steps || scale->valuedouble != want_scale ||
-         strcmp(had_solver, dit_solver_name((dit_solver)o->solver))))
+         strcmp(had_solver, dit_solver_name((dit_solver)o->solver)) ||
+         strcmp(had_precision, o->bf16 ? "bf16" : "fp32")))
         VR_WARN("%s: the clips already there were made with other settings (model %s, seed %.0f, %.0f steps, %s, "
-                "cfg %g); they are kept as they are",
-                path, model->valuestring, seed->valuedouble, steps->valuedouble, had_solver, scale->valuedouble);
+                "cfg %g, %s); they are kept as they are",
+                path, model->valuestring, seed->valuedouble, steps->valuedouble, had_solver, scale->valuedouble,
+                had_precision);
     cJSON *clips = cJSON_DetachItemFromObjectCaseSensitive(root, "clips");
     cJSON_Delete(root);
     if (!cJSON_IsArray(clips)) {
@@ -776,7 +785,9 @@ static void usage(FILE *out) {
             "                         in manifest mode each clip's seed is derived from N and its id)\n"
             "  --griffin-lim-iters N  phase-recovery iterations (default 32)\n"
             "  --dit-threads N        1 or 2: the C LocDiT sampler's CFG branches on two threads (same output);\n"
-            "                         faster on an idle 2-core machine, slower when other jobs share the cores\n",
+            "                         faster on an idle 2-core machine, slower when other jobs share the cores\n"
+            "  --precision fp32|bf16  arithmetic of the C LocDiT sampler's transformer blocks (default fp32); bf16\n"
+            "                         (CPUs with AVX512-BF16, Video-Robin models) is faster and not the same numbers\n",
             GEN_MAX_TEXT);
 }
 
@@ -830,6 +841,12 @@ int vr_cmd_generate(int argc, char **argv) {
                 return 2;
             }
             o.dit_threads = (int)v;
+        } else if (!strcmp(a, "--precision")) {
+            if (strcmp(val, "fp32") && strcmp(val, "bf16")) {
+                fprintf(stderr, "vrobin generate: --precision %s: expected fp32 or bf16\n", val);
+                return 2;
+            }
+            o.bf16 = !strcmp(val, "bf16");
         } else if (!strcmp(a, "--solver")) {
             dit_solver s;
             if (dit_solver_parse(val, &s)) {

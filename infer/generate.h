@@ -65,6 +65,7 @@ typedef struct vr_gen_opts {
     int gl_iters;         /* Griffin-Lim iterations (default 32) */
     int max_clips;        /* batch mode: only the manifest's first max_clips lines; 0 = all */
     int dit_threads;      /* 2: the C LocDiT sampler's CFG branches on two threads; 0/1: one */
+    int bf16;             /* 1: the C LocDiT sampler's blocks in bf16 (AVX512-BF16 CPUs, Video-Robin models) */
 } vr_gen_opts;
 
 typedef struct vr_gen_stats {

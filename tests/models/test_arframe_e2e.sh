@@ -40,6 +40,9 @@ check '! cmp -s s1.wav s2.wav' "different seeds gave the same wav file"
 "$VROBIN" generate --model model.safetensors --video $V -o heun.wav --solver heun 2>err.txt
 check '[ $? -ne 0 ] && grep -q "no flow solver" err.txt && [ ! -e heun.wav ]' \
     "--solver heun on ar_frames: expected a clear error and no file, got: $(cat err.txt)"
+"$VROBIN" generate --model model.safetensors --video $V -o bf16.wav --precision bf16 2>err.txt
+check '[ $? -ne 0 ] && grep -q "precision bf16 is a mode of the Video-Robin LocDiT kernel" err.txt && [ ! -e bf16.wav ]' \
+    "--precision bf16 on ar_frames: expected a clear error and no file, got: $(cat err.txt)"
 
 # ---- a 20-s video: several windows, the later ones continuing the frames already made ----
 # (the windows are generate's, tested under the sanitizers by infer_export_generate; here only in Release)

@@ -7,6 +7,8 @@
  *   (max abs error <= 1e-4), bit-identical repeats;
  *   robin_generate on a tiny model, C kernel (the default) vs opts.torch_dit: the whole clip's
  *   latent and conditions agree;
+ *   bf16 (on CPUs with AVX512-BF16): the same checks against the fp32 path with a bound relative to
+ *   the values (BF16_REL) and a floor that proves the bf16 arithmetic ran; its error is printed;
  *   bad shapes, step counts and parameters are refused with a message naming them; no handle leaks.
  *
  * usage: test_locdit_fast CONFIGS_DIR
@@ -23,6 +25,9 @@
 #include "tests/check.h"
 
 static const double TOL = 1e-4;
+/* bf16 (8 significant bits, ~0.4 % per rounding) through a few layers: the error against fp32,
+ * relative to the largest value, stays within a few percent; below 1e-6 it would not be bf16 */
+static const double BF16_REL = 0.02, BF16_FLOOR = 1e-6;
 
 static double max_abs_diff(const tt_tensor *a, const tt_tensor *b) {
     double v = INFINITY;
@@ -67,7 +72,7 @@ static void test_shape(shape s, uint64_t seed) {
     CHECK(ok, "dit_init d %d", s.d);
     if (!ok) return;
     perturb(p, 0.5 / sqrt(s.d), seed + 1); /* O(1) activations at every width */
-    dit_fast *f = dit_fast_new(&m, 1), *f2 = dit_fast_new(&m, 2);
+    dit_fast *f = dit_fast_new(&m, 1, DIT_FP32), *f2 = dit_fast_new(&m, 2, DIT_FP32);
     CHECK(f && f2, "dit_fast_new d %d heads %d layers %d F %d M %d", s.d, s.heads, s.layers, s.frames, s.dim);
     tt_no_grad_begin();
     tt_scope_begin();
@@ -116,6 +121,36 @@ static void test_shape(shape s, uint64_t seed) {
         CHECK(two && got && max_abs_diff(two, got) == 0, "d %d: sample on two threads is bit-identical", d);
     }
     printf("\n");
+
+    /* bf16: close to fp32 relative to the values, not equal to them; deterministic on 1 and 2 threads */
+    if (dit_fast_bf16_supported()) {
+        dit_fast *fb = dit_fast_new(&m, 1, DIT_BF16), *fb2 = dit_fast_new(&m, 2, DIT_BF16);
+        CHECK(fb && fb2, "dit_fast_new bf16 d %d", d);
+        rc = fb ? dit_fast_velocity(fb, N, hc, hx, t, cc, hv) : -1;
+        double vmax = want ? max_abs(want) : 0;
+        e = rc || !want ? INFINITY : max_abs_diff(want, tt_from_data(hv, TT_F32, TT_SHAPE(N, F, M)));
+        CHECK(e <= BF16_REL * vmax && e > BF16_FLOOR, "d %d: bf16 velocity error %.2e, expected in (%g, %g]", d, e,
+              BF16_FLOOR, BF16_REL * vmax);
+        printf("  bf16: velocity err %.2e (%.2f %% of max |v|)", e, 100 * e / vmax);
+        tt_tensor *sc = tt_slice(ctx, 0, 0, B, 1), *sx = tt_slice(xt, 0, 0, B, 1), *cb = tt_slice(c, 0, 0, B, 1);
+        for (int guided = 0; guided < 2; guided++) {
+            double cfg = guided ? 2.0 : 1.0;
+            tt_tensor *ref = f ? dit_fast_sample_tt(f, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
+            tt_tensor *got = fb ? dit_fast_sample_tt(fb, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
+            double xmax = ref ? max_abs(ref) : 0;
+            e = ref && got ? max_abs_diff(ref, got) : INFINITY;
+            CHECK(e <= BF16_REL * xmax && e > BF16_FLOOR, "d %d: bf16 20-step sample (cfg %g) error %.2e, expected in "
+                  "(%g, %g]", d, cfg, e, BF16_FLOOR, BF16_REL * xmax);
+            printf(", 20 steps cfg %g err %.2e (%.2f %% of max |x|)", cfg, e, 100 * e / xmax);
+            tt_tensor *again = fb ? dit_fast_sample_tt(fb, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
+            tt_tensor *two = fb2 ? dit_fast_sample_tt(fb2, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
+            CHECK(got && again && two && max_abs_diff(again, got) == 0 && max_abs_diff(two, got) == 0,
+                  "d %d: bf16 sample (cfg %g) bit-identical when repeated and on two threads", d, cfg);
+        }
+        printf("\n");
+        dit_fast_free(fb);
+        dit_fast_free(fb2);
+    }
     free(hc);
     free(hx);
     free(hv);
@@ -172,6 +207,21 @@ static void test_robin(const char *configs) {
           "by %.2e", ex, ec);
     printf("robin_generate (tiny, %d clips x %d patches, 20 steps, CFG 2): C kernel vs libtorch LocDiT: latent "
            "%.2e (max |x| %.2f), conditions %.2e\n", B, P, ex, x1 ? max_abs(x1) : 0, ec);
+    if (dit_fast_bf16_supported()) { /* the bf16 kernel through robin_generate: near the fp32 latent */
+        tt_gen *g3 = tt_gen_new(7);
+        robin_gen_opts ob = {.steps = 20, .cfg_scale = 2.0, .dit_bf16 = 1};
+        tt_tensor *x3 = robin_generate(&m, &b, &ob, g3, NULL);
+        double e3 = x1 && x3 ? max_abs_diff(x1, x3) : INFINITY, xmax = x1 ? max_abs(x1) : 0;
+        CHECK(e3 <= BF16_REL * xmax && e3 > BF16_FLOOR, "robin_generate bf16 vs fp32: latent error %.2e, expected in "
+              "(%g, %g]", e3, BF16_FLOOR, BF16_REL * xmax);
+        printf("robin_generate bf16 vs fp32 kernel: latent %.2e (%.2f %% of max |x|)\n", e3, 100 * e3 / xmax);
+        tt_gen_free(g3);
+    }
+    tt_gen *g4 = tt_gen_new(7);
+    CHECK(!robin_generate(&m, &b, &(robin_gen_opts){.steps = 2, .dit_bf16 = 1, .torch_dit = 1}, g4, NULL) &&
+              strstr(tt_last_error(), "bf16 sampling is a mode of the C LocDiT kernel"),
+          "bf16 on the libtorch path refused: %s", tt_last_error());
+    tt_gen_free(g4);
     tt_gen_free(g1);
     tt_gen_free(g2);
     tt_scope_end();
@@ -193,7 +243,7 @@ static void test_errors(void) {
         return;
     }
     tt_scope_begin();
-    dit_fast *f = dit_fast_new(&m, 1);
+    dit_fast *f = dit_fast_new(&m, 1, DIT_FP32);
     tt_tensor *x = tt_zeros(TT_SHAPE(2, 3, 4), TT_F32), *c = tt_zeros(TT_SHAPE(2, 16), TT_F32);
     struct {
         tt_tensor *ctx, *c, *x;
@@ -220,13 +270,20 @@ static void test_errors(void) {
     /* a parameter of the wrong shape is named */
     locdit wrong = m;
     wrong.out.w = tt_zeros(TT_SHAPE(5, 16), TT_F32);
-    dit_fast *fw = dit_fast_new(&wrong, 1);
+    dit_fast *fw = dit_fast_new(&wrong, 1, DIT_FP32);
     CHECK(!fw && strstr(tt_last_error(), "dit.out.weight") && strstr(tt_last_error(), "expected [4, 16]"),
           "wrong out.weight refused: %s", tt_last_error());
     dit_fast_free(fw);
+    CHECK(!dit_fast_new(&m, 1, (dit_precision)3) && strstr(tt_last_error(), "unknown precision 3"),
+          "an unknown precision is refused: %s", tt_last_error());
+    if (!dit_fast_bf16_supported()) {
+        CHECK(!dit_fast_new(&m, 1, DIT_BF16) && strstr(tt_last_error(), "AVX512-BF16"),
+              "bf16 on a CPU without AVX512-BF16 is refused: %s", tt_last_error());
+    }
     wrong = m;
     wrong.d = 15;
-    CHECK(!dit_fast_new(&wrong, 1) && strstr(tt_last_error(), "d 15"), "odd width refused: %s", tt_last_error());
+    CHECK(!dit_fast_new(&wrong, 1, DIT_FP32) && strstr(tt_last_error(), "d 15"), "odd width refused: %s",
+          tt_last_error());
     dit_fast_free(f);
     tt_scope_end();
     dit_free(&m);
