@@ -2,6 +2,8 @@
  * tensors in and out; the sampling itself is plain C (GNU C vectors, pthreads). */
 #include "models/locdit_fast.h"
 
+#include "core/fused.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -14,11 +16,7 @@
 #endif
 
 /* the GEMM and elementwise loops get an AVX-512 and an AVX2 clone, picked at load time */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SIMD_CLONES
-#endif
+#define SIMD_CLONES VR_SIMD_CLONES
 
 /* adaLN rows (steps x rows of one patch) computed per GEMM: bounds that buffer (floats) */
 enum { ADA_BUDGET = 1 << 22 };
@@ -76,39 +74,16 @@ struct dit_fast {
 
 /* ---- elementwise kernels ---- */
 
-/* e^x to ~2 ulp for x in [-87, 88] (clamped outside), in a form the compiler vectorises: 2^n by
- * exponent bits, e^r on |r| <= ln2/2 by a degree-7 Taylor polynomial. */
-static inline float exp_approx(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
-    float r = x - n * 0.693145751953125f;
-    r = r - n * 1.428606765330187e-6f;
-    float e = 1.0f / 5040;
-    e = e * r + 1.0f / 720;
-    e = e * r + 1.0f / 120;
-    e = e * r + 1.0f / 24;
-    e = e * r + 1.0f / 6;
-    e = e * r + 0.5f;
-    e = e * r + 1.0f;
-    e = e * r + 1.0f;
-    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
-    return e * s.f;
-}
 
-/* GELU, tanh form (nn_mlp_fwd): 0.5 x (1 + tanh(y)) = x / (1 + e^(-2y)), y = sqrt(2/pi) (x + 0.044715 x^3) */
+/* x = gelu(x + b), GELU in its tanh form (nn_mlp_fwd) */
 SIMD_CLONES static void bias_gelu(float *x, int n, int cols, const float *b) {
-    const float k = 0.7978845608028654f;
     for (int i = 0; i < n; i++) {
         float *xi = x + (size_t)i * cols;
-        for (int j = 0; j < cols; j++) {
-            float v = xi[j] + b[j];
-            float y = k * (v + 0.044715f * v * v * v);
-            xi[j] = v / (1.0f + exp_approx(-2.0f * y));
-        }
+        for (int j = 0; j < cols; j++) xi[j] = vr_gelu_tanh(xi[j] + b[j]);
     }
 }
 
-static inline float silu(float z) { return z / (1.0f + exp_approx(-z)); }
+static inline float silu(float z) { return z / (1.0f + vr_exp_approx(-z)); }
 
 SIMD_CLONES static void add_bias(float *x, int n, int cols, const float *b) {
     for (int i = 0; i < n; i++)
@@ -561,7 +536,7 @@ SIMD_CLONES static void attention(const dit_fast *f, fast_work *w, int R, int q_
                 p[j] = dot8(qh, w->kv + (size_t)(j * R + r) * 2 * d + hd * D, D) * scale;
                 mx = p[j] > mx ? p[j] : mx;
             }
-            for (int j = 0; j < S; j++) sum += p[j] = exp_approx(p[j] - mx);
+            for (int j = 0; j < S; j++) sum += p[j] = vr_exp_approx(p[j] - mx);
             float *oh = o + hd * D;
             memset(oh, 0, (size_t)D * sizeof *oh);
             for (int j = 0; j < S; j++) {

@@ -32,8 +32,10 @@ EDGES = [95.0, 110.0, 125.0]
 RHYTHM = 16  # rhythm channels of the autocorrelation
 
 
-def compare(tag, got, want, scale=None):
-    """scale: name -> the magnitude a tensor's error is measured against, instead of its own max."""
+def compare(tag, got, want, scale=None, rounding=None):
+    """scale: name -> the magnitude a tensor's error is measured against, instead of its own max.
+    rounding: the same reference computed with other float32 rounding; a tensor may then differ
+    from `want` by up to twice as much as that one does (at least TOL)."""
     global FAILURES, CHECKED
     extra, missing = set(got) - set(want), set(want) - set(got)
     if extra or missing:
@@ -48,9 +50,14 @@ def compare(tag, got, want, scale=None):
             continue
         ref_size = max(np.abs(b).max(), (scale or {}).get(k, 0.0), 1e-30)
         rel = np.abs(a - b).max() / ref_size if a.size else 0.0
-        bad = not rel <= TOL
+        tol, note = TOL, ""
+        if rounding is not None and k in rounding and a.size:
+            noise = np.abs(np.asarray(rounding[k], dtype=np.float64) - b).max() / ref_size
+            tol = max(TOL, 2 * noise)
+            note = f" (reference rounding {noise:.1e}, tolerance {tol:.1e})"
+        bad = not rel <= tol
         FAILURES += bad
-        print(f"{'FAIL' if bad else 'ok  '} {tag:9s} {k:36s} max rel err {rel:.2e}")
+        print(f"{'FAIL' if bad else 'ok  '} {tag:9s} {k:36s} max rel err {rel:.2e}{note}")
 
 
 # ---------------------------------------------------------------------------- the reference
@@ -188,7 +195,7 @@ def test_tagger(exe, work, rng, cfg):
 
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     x = (torch.tensor(inputs["audio"]) - torch.tensor(inputs["mean"])) / torch.tensor(inputs["std"])
-    emb = F.gelu(ref.linear(P, "embed", audio_encoder(P, cfg, centre_crop(x, cfg["crop"]))), approximate="tanh")
+    emb = ref.gelu(ref.linear(P, "embed", audio_encoder(P, cfg, centre_crop(x, cfg["crop"]))))
     target = torch.tensor([tagger_classes(l) for l in labels])
     loss, want = 0, {}
     for i, h in enumerate(heads):
@@ -200,7 +207,7 @@ def test_tagger(exe, work, rng, cfg):
     loss.backward()
     want.update({"loss": loss.detach().numpy(), **{"grad." + k: v.grad.numpy() for k, v in P.items()}})
     with torch.no_grad():
-        e = torch.stack([F.gelu(ref.linear(P, "embed", audio_encoder(P, cfg, w)), approximate="tanh")
+        e = torch.stack([ref.gelu(ref.linear(P, "embed", audio_encoder(P, cfg, w)))
                          for w in windows(x, cfg["crop"])]).mean(0)
         want["emb"] = e.numpy()
         for h in heads:
@@ -228,7 +235,22 @@ def test_contrast(exe, work, rng, tag, cfg, use_video=True, use_text=True):
     inputs = batch(rng, cfg, 4, 36, 5, captions)
     extra = [f"model.use_video={str(use_video).lower()}", f"model.use_text={str(use_text).lower()}"]
     got = run_c(exe, work, tag, "contrast", params, inputs, {"overrides": overrides(cfg, "contrast", extra)})
+    want = contrast_reference(cfg, params, inputs, use_video, use_text)
+    # The InfoNCE gradients of a tiny batch are ill-conditioned: rounding the GELU as plain float32
+    # torch does instead of exactly moves contr-vid's gradients by up to 3e-5 relative. An error of
+    # that size is no fault of the C side, so each tensor may differ by twice what that reference
+    # rounding makes (or TOL, whichever is larger).
+    ref.EXACT_GELU = False
+    rounding = contrast_reference(cfg, params, inputs, use_video, use_text)
+    ref.EXACT_GELU = True
+    # d loss / d logit_scale sums terms the size of the loss that largely cancel: its round-off is
+    # relative to the loss, not to the (small) sum
+    compare(tag, got, want, scale={"grad.logit_scale": abs(float(want["loss"]))}, rounding=rounding)
 
+
+def contrast_reference(cfg, params, inputs, use_video, use_text):
+    """loss, parts, gradients and embeddings of the contrastive model in torch"""
+    d = cfg["d"]
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     x = (torch.tensor(inputs["audio"]) - torch.tensor(inputs["mean"])) / torch.tensor(inputs["std"])
     video = torch.tensor(inputs["video"])
@@ -267,9 +289,7 @@ def test_contrast(exe, work, rng, tag, cfg, use_video=True, use_text=True):
             want["emb_video"] = video_emb(video).numpy()
         if use_text:
             want["emb_text"] = text_emb().numpy()
-    # d loss / d logit_scale sums terms the size of the loss that largely cancel: its round-off is
-    # relative to the loss, not to the (small) sum
-    compare(tag, got, want, scale={"grad.logit_scale": abs(loss.item())})
+    return want
 
 
 def main():

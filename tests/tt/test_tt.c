@@ -188,8 +188,37 @@ static void test_numerics(void) {
     tt_scope_end();
 }
 
+/* tt_gelu(x, tanh): the fused kernel (core/fused.h) on contiguous f32 CPU tensors, libtorch's
+ * otherwise; both against libtorch's float64 GELU, forward and gradient */
+static void test_gelu_fused(void) {
+    tt_scope_begin();
+    tt_tensor *x = tt_arange(-12, 12, 1.0 / 4096, TT_F32); /* every regime: ~0, ~x and the bend */
+    tt_set_requires_grad(x, 1);
+    tt_tensor *y = tt_gelu(x, 1);
+    CHECK(y && tt_backward(tt_sum_all(tt_mul(y, tt_cos(tt_detach(x))))) == 0, "fused gelu: backward");
+    tt_tensor *x64 = tt_to_dtype(tt_detach(x), TT_F64);
+    tt_set_requires_grad(x64, 1);
+    tt_tensor *y64 = tt_gelu(x64, 1); /* f64: libtorch's own formula */
+    tt_backward(tt_sum_all(tt_mul(y64, tt_cos(tt_detach(x64)))));
+    double ef = item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(y, TT_F64), y64))));
+    double eg = item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(tt_grad(x), TT_F64), tt_grad(x64)))));
+    CHECK(ef <= 1e-6 && eg <= 1e-6, "fused gelu vs float64: forward %.2e, gradient %.2e (<= 1e-6)", ef, eg);
+    printf("fused gelu (tanh) vs libtorch float64 on [-12, 12]: forward %.2e, gradient %.2e\n", ef, eg);
+    /* a non-contiguous view takes libtorch's path and agrees; NaN and inf stay non-finite, so the
+     * trainer's NaN guard still sees them (libtorch makes gelu(-inf) NaN, the fused kernel -inf) */
+    tt_tensor *m = tt_reshape(tt_detach(x), TT_SHAPE(96, 1024));
+    double et = item(tt_max_all(tt_abs(tt_sub(tt_gelu(tt_transpose(m, 0, 1), 1), tt_transpose(tt_gelu(m, 1), 0, 1)))));
+    CHECK(et <= 1e-6, "gelu of a transposed view == transposed gelu (%.2e)", et);
+    float sp[4] = {NAN, INFINITY, -INFINITY, 0.0f}, out[4];
+    tt_to_data(tt_gelu(tt_from_data(sp, TT_F32, TT_SHAPE(4)), 1), out, sizeof out);
+    CHECK(isnan(out[0]) && out[1] == INFINITY && !isfinite(out[2]) && out[3] == 0.0f,
+          "gelu of nan, inf, -inf, 0: %g %g %g %g", out[0], out[1], out[2], out[3]);
+    tt_scope_end();
+}
+
 int main(void) {
     tt_set_num_threads(1);
+    test_gelu_fused();
     test_errors();
     test_scopes();
     test_autograd_and_gen();
