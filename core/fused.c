@@ -1,6 +1,9 @@
 /* fused.c — see fused.h. */
 #include "core/fused.h"
 
+#include <math.h>
+#include <string.h>
+
 VR_SIMD_CLONES void vr_gelu_tanh_fwd(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = vr_gelu_tanh(x[i]);
 }
@@ -11,5 +14,71 @@ VR_SIMD_CLONES void vr_gelu_tanh_bwd(const float *x, const float *gy, float *gx,
         float v = x[i], e = vr_exp_approx(-2.0f * k * (v + 0.044715f * v * v * v));
         float s = 1.0f / (1.0f + e), s1 = e * s; /* 1 - s without the cancellation near s = 1 */
         gx[i] = gy[i] * (s + 2.0f * v * s * s1 * k * (1.0f + k3 * v * v));
+    }
+}
+
+/* dot product with 8 partial sums (vectorisable) */
+static inline float dot8(const float *x, const float *y, int n) {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[j + k] * y[j + k];
+    for (; j < n; j++) acc[0] += x[j] * y[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static inline void axpy(float *y, float a, const float *x, int n) {
+    for (int e = 0; e < n; e++) y[e] += a * x[e];
+}
+
+VR_SIMD_CLONES void vr_attn_short_fwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, vr_attn_view o, float *p,
+                                      int64_t n, int tq, int tk, int d, int dv, float scale) {
+    for (int64_t s = 0; s < n; s++) {
+        const float *qs = q.base + q.off[s], *ks = k.base + k.off[s], *vs = v.base + v.off[s];
+        float *os = o.base + o.off[s], *ps = p + s * tq * tk;
+        for (int i = 0; i < tq; i++) {
+            float *pi = ps + i * tk, mx = -INFINITY, sum = 0;
+            for (int j = 0; j < tk; j++) {
+                pi[j] = dot8(qs + i * q.ts, ks + j * k.ts, d) * scale;
+                mx = pi[j] > mx ? pi[j] : mx;
+            }
+            for (int j = 0; j < tk; j++) sum += pi[j] = vr_exp_approx(pi[j] - mx);
+            float inv = 1.0f / sum, *oi = os + i * o.ts;
+            memset(oi, 0, (size_t)dv * sizeof *oi);
+            for (int j = 0; j < tk; j++) {
+                pi[j] *= inv;
+                axpy(oi, pi[j], vs + j * v.ts, dv);
+            }
+        }
+    }
+}
+
+VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, const float *p, vr_attn_view go,
+                                      vr_attn_view gq, vr_attn_view gk, vr_attn_view gv, int64_t n, int tq, int tk,
+                                      int d, int dv, float scale) {
+    for (int64_t s = 0; s < n; s++) {
+        const float *qs = q.base + q.off[s], *ks = k.base + k.off[s], *vs = v.base + v.off[s];
+        const float *gos = go.base + go.off[s], *ps = p + s * tq * tk;
+        float *gqs = gq.base + gq.off[s], *gks = gk.base + gk.off[s], *gvs = gv.base + gv.off[s];
+        for (int j = 0; j < tk; j++) {
+            memset(gks + j * gk.ts, 0, (size_t)d * sizeof(float));
+            memset(gvs + j * gv.ts, 0, (size_t)dv * sizeof(float));
+        }
+        for (int i = 0; i < tq; i++) {
+            const float *pi = ps + i * tk, *goi = gos + i * go.ts, *qi = qs + i * q.ts;
+            float ds[VR_ATTN_SHORT_MAX], r = 0;
+            for (int j = 0; j < tk; j++) {
+                axpy(gvs + j * gv.ts, pi[j], goi, dv); /* dv_j += p_ij go_i */
+                ds[j] = dot8(goi, vs + j * v.ts, dv);  /* dp_ij */
+                r += pi[j] * ds[j];
+            }
+            float *gqi = gqs + i * gq.ts;
+            memset(gqi, 0, (size_t)d * sizeof *gqi);
+            for (int j = 0; j < tk; j++) {
+                float g = pi[j] * (ds[j] - r) * scale; /* d score_ij, times the scale of q k^T */
+                axpy(gqi, g, ks + j * k.ts, d);
+                axpy(gks + j * gk.ts, g, qi, d);
+            }
+        }
     }
 }

@@ -639,6 +639,74 @@ static at::Tensor causal_additive_mask(int64_t tq, int64_t tk, const at::TensorO
     return m;
 }
 
+// ---- attention over short sequences through core/fused.h (no mask, f32, CPU) ----
+
+// where each [.., T, D] sequence of t starts, in elements from t's first one (row-major order)
+static std::vector<int64_t> sequence_offsets(const at::Tensor &t) {
+    std::vector<int64_t> off(1, 0);
+    for (int64_t a = 0; a < t.dim() - 2; a++) {
+        std::vector<int64_t> next;
+        next.reserve(off.size() * t.size(a));
+        for (int64_t o : off)
+            for (int64_t i = 0; i < t.size(a); i++) next.push_back(o + i * t.stride(a));
+        off.swap(next);
+    }
+    return off;
+}
+
+static vr_attn_view attn_view(const at::Tensor &t, const std::vector<int64_t> &off) {
+    return vr_attn_view{t.data_ptr<float>(), off.data(), t.stride(-2)};
+}
+
+struct AttnShort : public torch::autograd::Function<AttnShort> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &q, const at::Tensor &k,
+                              const at::Tensor &v, double scale) {
+        int64_t tq = q.size(-2), tk = k.size(-2), d = q.size(-1), dv = v.size(-1);
+        // [B, H, T, D] heads: the output laid out [B, T, H, D], so merging the heads is a view
+        std::vector<int64_t> shape = q.sizes().vec();
+        shape.back() = dv;
+        at::Tensor o = q.dim() == 4 ? at::empty({q.size(0), tq, q.size(1), dv}, q.options()).permute({0, 2, 1, 3})
+                                    : at::empty(shape, q.options());
+        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                             oo = sequence_offsets(o);
+        at::Tensor p = at::empty({(int64_t)oq.size(), tq, tk}, q.options());
+        vr_attn_short_fwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), attn_view(o, oo), p.data_ptr<float>(),
+                          (int64_t)oq.size(), (int)tq, (int)tk, (int)d, (int)dv, (float)scale);
+        ctx->save_for_backward({q, k, v, p});
+        ctx->saved_data["scale"] = scale;
+        return o;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grads) {
+        auto saved = ctx->get_saved_variables();
+        at::Tensor q = saved[0], k = saved[1], v = saved[2], p = saved[3], go = grads[0];
+        if (go.stride(-1) != 1 || go.scalar_type() != at::kFloat) go = go.to(at::kFloat).contiguous();
+        at::Tensor gq = at::empty(q.sizes().vec(), q.options()), gk = at::empty(k.sizes().vec(), k.options()),
+                   gv = at::empty(v.sizes().vec(), v.options());
+        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                             og = sequence_offsets(go), ogq = sequence_offsets(gq), ogk = sequence_offsets(gk),
+                             ogv = sequence_offsets(gv);
+        vr_attn_short_bwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), p.data_ptr<float>(), attn_view(go, og),
+                          attn_view(gq, ogq), attn_view(gk, ogk), attn_view(gv, ogv), (int64_t)oq.size(),
+                          (int)q.size(-2), (int)k.size(-2), (int)q.size(-1), (int)v.size(-1),
+                          (float)ctx->saved_data["scale"].toDouble());
+        return {gq, gk, gv, at::Tensor()};
+    }
+};
+
+// the short-sequence kernel applies: no mask, f32 CPU, <= VR_ATTN_SHORT_MAX tokens, the same
+// batch dimensions on q, k, v, elements contiguous
+static bool attn_short_fits(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v) {
+    if (q.dim() < 3 || k.dim() != q.dim() || v.dim() != q.dim()) return false;
+    for (const at::Tensor *t : {&q, &k, &v})
+        if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(-1) != 1 || t->numel() == 0)
+            return false;
+    for (int64_t a = 0; a < q.dim() - 2; a++)
+        if (k.size(a) != q.size(a) || v.size(a) != q.size(a)) return false;
+    return q.size(-2) <= VR_ATTN_SHORT_MAX && k.size(-2) <= VR_ATTN_SHORT_MAX && v.size(-2) == k.size(-2) &&
+           k.size(-1) == q.size(-1);
+}
+
 extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const tt_tensor *v, const tt_tensor *mask,
                                    int causal, double scale) {
     ARG(q);
@@ -647,6 +715,7 @@ extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const
     OP({
         int64_t tq = q->t.size(-2), tk = k->t.size(-2), d = q->t.size(-1);
         double s = scale > 0 ? scale : 1.0 / std::sqrt((double)d);
+        if (!causal && !mask && attn_short_fits(q->t, k->t, v->t)) return wrap(AttnShort::apply(q->t, k->t, v->t, s));
         at::TensorOptions fo = q->t.options();
         // one additive mask [.., Tq, Tk] (or none) from the causal flag and the caller's mask
         at::Tensor add;

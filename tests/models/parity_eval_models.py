@@ -24,6 +24,11 @@ import models_reference as ref  # noqa: E402
 import st_io  # noqa: E402
 
 TOL = 1e-5
+# Two float32 implementations that sum in different orders err against float64 by amounts of the
+# same size, not the same amount: where torch's error exceeds TOL / 4, C's was up to 2.3x it with
+# the very same libtorch ops and up to 3.0x with the fused GELU and short attention (core/fused.h).
+# A wrong formula errs by orders of magnitude more.
+ROUNDING_FACTOR = 5
 FAILURES = 0
 CHECKED = 0
 INSTRUMENTS = ["piano", "strings", "guitar", "brass", "synth_lead", "organ", "woodwind", "bass_drums"]
@@ -34,8 +39,8 @@ RHYTHM = 16  # rhythm channels of the autocorrelation
 
 def compare(tag, got, want, scale=None, rounding=None):
     """scale: name -> the magnitude a tensor's error is measured against, instead of its own max.
-    rounding: the same reference computed with other float32 rounding; a tensor may then differ
-    from `want` by up to twice as much as that one does (at least TOL)."""
+    rounding: the same reference computed in float32 when `want` is float64; a tensor may then
+    differ from `want` by up to ROUNDING_FACTOR times as much as that one does (at least TOL)."""
     global FAILURES, CHECKED
     extra, missing = set(got) - set(want), set(want) - set(got)
     if extra or missing:
@@ -53,8 +58,8 @@ def compare(tag, got, want, scale=None, rounding=None):
         tol, note = TOL, ""
         if rounding is not None and k in rounding and a.size:
             noise = np.abs(np.asarray(rounding[k], dtype=np.float64) - b).max() / ref_size
-            tol = max(TOL, 2 * noise)
-            note = f" (reference rounding {noise:.1e}, tolerance {tol:.1e})"
+            tol = max(TOL, ROUNDING_FACTOR * noise)
+            note = f" (vs float64; torch float32's error {noise:.1e}, tolerance {tol:.1e})"
         bad = not rel <= tol
         FAILURES += bad
         print(f"{'FAIL' if bad else 'ok  '} {tag:9s} {k:36s} max rel err {rel:.2e}{note}")
@@ -235,25 +240,24 @@ def test_contrast(exe, work, rng, tag, cfg, use_video=True, use_text=True):
     inputs = batch(rng, cfg, 4, 36, 5, captions)
     extra = [f"model.use_video={str(use_video).lower()}", f"model.use_text={str(use_text).lower()}"]
     got = run_c(exe, work, tag, "contrast", params, inputs, {"overrides": overrides(cfg, "contrast", extra)})
-    want = contrast_reference(cfg, params, inputs, use_video, use_text)
-    # The InfoNCE gradients of a tiny batch are ill-conditioned: rounding the GELU as plain float32
-    # torch does instead of exactly moves contr-vid's gradients by up to 3e-5 relative. An error of
-    # that size is no fault of the C side, so each tensor may differ by twice what that reference
-    # rounding makes (or TOL, whichever is larger).
-    ref.EXACT_GELU = False
-    rounding = contrast_reference(cfg, params, inputs, use_video, use_text)
-    ref.EXACT_GELU = True
+    # The InfoNCE gradients of a tiny batch are ill-conditioned: float32 round-off anywhere (the GELU,
+    # an attention sum) moves contr-vid's gradients by up to 3e-5 relative. So the C side is held
+    # to the float64 reference, each tensor allowed ROUNDING_FACTOR times the error torch's own
+    # float32 run of the same reference makes (or TOL, whichever is larger).
+    want = contrast_reference(cfg, params, inputs, use_video, use_text, torch.float64)
+    rounding = contrast_reference(cfg, params, inputs, use_video, use_text, torch.float32)
     # d loss / d logit_scale sums terms the size of the loss that largely cancel: its round-off is
     # relative to the loss, not to the (small) sum
     compare(tag, got, want, scale={"grad.logit_scale": abs(float(want["loss"]))}, rounding=rounding)
 
 
-def contrast_reference(cfg, params, inputs, use_video, use_text):
-    """loss, parts, gradients and embeddings of the contrastive model in torch"""
+def contrast_reference(cfg, params, inputs, use_video, use_text, dtype):
+    """loss, parts, gradients and embeddings of the contrastive model in torch, computed in dtype"""
     d = cfg["d"]
-    P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    x = (torch.tensor(inputs["audio"]) - torch.tensor(inputs["mean"])) / torch.tensor(inputs["std"])
-    video = torch.tensor(inputs["video"])
+    P = {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in params.items()}
+    x = (torch.tensor(inputs["audio"], dtype=dtype) - torch.tensor(inputs["mean"], dtype=dtype)) / torch.tensor(
+        inputs["std"], dtype=dtype)
+    video = torch.tensor(inputs["video"], dtype=dtype)
     ids, valid = ref.text_tokens(inputs["text"], inputs["text_len"])
     tcfg = {"d": d, "heads": cfg["heads"], "text_layers": cfg["text_layers"]}
 

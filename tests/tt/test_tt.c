@@ -216,9 +216,59 @@ static void test_gelu_fused(void) {
     tt_scope_end();
 }
 
+/* tt_attention without a mask on <= 64 tokens: the fused kernel (core/fused.h), reading heads out
+ * of a fused QKV projection; against libtorch's path (forced by an all-true mask) in float64,
+ * forward and the gradients of q, k and v */
+static void test_attention_short(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(5);
+    struct {
+        int B, T, H, D;
+    } cases[] = {{3, 10, 4, 16}, {2, 1, 2, 8}, {2, 64, 3, 12}, {1, 7, 5, 3}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int B = cases[c].B, T = cases[c].T, H = cases[c].H, D = cases[c].D;
+        tt_tensor *base = tt_randn(g, TT_SHAPE(B, T, 3, H, D), TT_F32), *gout = tt_randn(g, TT_SHAPE(B, H, T, D), TT_F32);
+        tt_tensor *grads[2][3], *outs[2];
+        for (int path = 0; path < 2; path++) { /* 0: fused f32 on strided heads; 1: libtorch f64 with a mask */
+            tt_tensor *leaf = tt_detach(path ? tt_to_dtype(base, TT_F64) : base);
+            tt_set_requires_grad(leaf, 1);
+            tt_tensor *qkv = tt_permute(leaf, TT_SHAPE(2, 0, 3, 1, 4));
+            tt_tensor *q = tt_select(qkv, 0, 0), *k = tt_select(qkv, 0, 1), *v = tt_select(qkv, 0, 2);
+            tt_tensor *mask = path ? tt_ones(TT_SHAPE(T, T), TT_BOOL) : NULL;
+            outs[path] = tt_attention(q, k, v, mask, 0, 0.0);
+            tt_backward(tt_sum_all(tt_mul(outs[path], path ? tt_to_dtype(gout, TT_F64) : gout)));
+            tt_tensor *gl = tt_grad(leaf);
+            for (int i = 0; i < 3; i++) grads[path][i] = gl ? tt_select(gl, 2, i) : NULL;
+        }
+        double e = outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(outs[0], TT_F64), outs[1])))) : INFINITY;
+        double eg = 0;
+        for (int i = 0; i < 3; i++)
+            eg = fmax(eg, grads[0][i] && grads[1][i]
+                              ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(grads[0][i], TT_F64), grads[1][i]))))
+                              : INFINITY);
+        CHECK(e <= 1e-5 && eg <= 1e-5, "short attention B %d T %d H %d D %d vs libtorch f64: out %.2e, grads %.2e", B,
+              T, H, D, e, eg);
+        printf("short attention B %d T %2d H %d D %2d: out %.2e, grads of q k v %.2e (vs libtorch float64)\n", B, T, H,
+               D, e, eg);
+    }
+    /* 3-D inputs, and past 64 tokens libtorch's path: both agree with the masked path */
+    tt_tensor *q = tt_randn(g, TT_SHAPE(4, 65, 8), TT_F32), *k = tt_randn(g, TT_SHAPE(4, 65, 8), TT_F32);
+    tt_tensor *v = tt_randn(g, TT_SHAPE(4, 65, 6), TT_F32);
+    tt_tensor *all = tt_ones(TT_SHAPE(65, 65), TT_BOOL);
+    double e65 = item(tt_max_all(tt_abs(tt_sub(tt_attention(q, k, v, NULL, 0, 0.0), tt_attention(q, k, v, all, 0, 0.0)))));
+    tt_tensor *q3 = tt_slice(q, 1, 0, 9, 1), *k3 = tt_slice(k, 1, 0, 9, 1), *v3 = tt_slice(v, 1, 0, 9, 1);
+    double e3 = item(tt_max_all(tt_abs(tt_sub(tt_attention(q3, k3, v3, NULL, 0, 0.5),
+                                              tt_attention(q3, k3, v3, tt_slice(tt_slice(all, 0, 0, 9, 1), 1, 0, 9, 1), 0, 0.5)))));
+    CHECK(e65 <= 1e-6 && e3 <= 1e-6, "65 tokens (libtorch path) %.2e; 3-D, 9 tokens, value width 6, scale 0.5 %.2e", e65,
+          e3);
+    tt_gen_free(g);
+    tt_scope_end();
+}
+
 int main(void) {
     tt_set_num_threads(1);
     test_gelu_fused();
+    test_attention_short();
     test_errors();
     test_scopes();
     test_autograd_and_gen();
