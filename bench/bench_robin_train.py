@@ -16,6 +16,7 @@ Usage: bench_robin_train.py BUILD_DIR BENCH_EXE [options]   (--help lists them)
 Writes OUT/train_robin.{md,json} (default results/bench); bench/run_robin_train_bench.sh runs it.
 """
 import argparse
+import ctypes
 import datetime
 import json
 import os
@@ -380,6 +381,12 @@ def report(res, args):
         f"- libtorch / torch {torch.__version__} (Debian's, the same library on both sides); BLAS `{m['blas']}`;"
         f" {m['torch_threads']} torch thread and OpenBLAS's default {m['blas_threads']} threads on both sides"
         " (runtime.torch_threads=1, runtime.blas_threads=0)",
+        "- memory: " + ("glibc's malloc kept from returning freed memory to the kernel on both sides (the C side's"
+                        " policy, core/runtime.h: `mallopt` M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB; Python"
+                        " calls the same `mallopt` through ctypes), so neither pays page faults for memory it frees"
+                        " and takes back every step" if res["py_malloc"] == "vrobin" else
+                        "the C side keeps freed memory in the heap (core/runtime.h), Python runs with glibc's"
+                        " default malloc (`--py-malloc glibc`)"),
         f"- model: {describe(m)}",
         f"- batch {m['batch']} clips of 10 s: audio [{m['T']}, {m['model']['M']}] log-mel"
         f" ({m['T'] // m['model']['patch_frames']} patches of {m['model']['patch_frames']} frames),"
@@ -494,7 +501,13 @@ def main():
     ap.add_argument("--max-wait", type=float, default=20.0,
                     help="seconds to wait for an idle machine before each round (0: never wait)")
     ap.add_argument("--command", default=None, help="the command line to print in the report")
+    ap.add_argument("--py-malloc", choices=["vrobin", "glibc"], default="vrobin",
+                    help="vrobin: the Python side sets the C side's malloc policy (core/runtime.h); glibc: its default")
     args = ap.parse_args()
+    if args.py_malloc == "vrobin":  # M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3 (malloc.h), as vr_memory_policy
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)
+        libc.mallopt(-1, 1 << 30)
     t_start = time.time()
     load_before = open("/proc/loadavg").read().split()[:3]
     torch.set_num_threads(1)  # runtime.torch_threads=1; OpenBLAS keeps its default, as runtime.blas_threads=0
@@ -517,7 +530,7 @@ def main():
                 "commit": commit + (" (+ uncommitted changes in the tree)" if dirty else ""),
                 "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
                 "load_before": " ".join(load_before), "load_after": " ".join(open("/proc/loadavg").read().split()[:3]),
-                "torch": torch.__version__, "wall_s": time.time() - t_start,
+                "torch": torch.__version__, "wall_s": time.time() - t_start, "py_malloc": args.py_malloc,
                 "command": args.command or " ".join(sys.argv)})
     os.makedirs(args.out, exist_ok=True)
     md_path = os.path.join(args.out, "train_robin.md")

@@ -4,6 +4,9 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,18 @@ void vr_blas_query(vr_blas_info *info) {
     info->is_reference = !info->is_openblas && strstr(info->library, "/blas/") != NULL;
 }
 
+void vr_memory_policy(void) {
+#if defined(__GLIBC__)
+    static int done;
+    if (done || getenv("GLIBC_TUNABLES")) return; /* a user's own malloc settings win */
+    done = 1;
+    mallopt(M_MMAP_THRESHOLD, VR_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, VR_TRIM_THRESHOLD);
+#endif
+}
+
 void vr_runtime_apply(int torch_threads, int blas_threads) {
+    vr_memory_policy();
     if (torch_threads > 0) tt_set_num_threads(torch_threads);
     if (blas_threads > 0) {
         void (*set_threads)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
