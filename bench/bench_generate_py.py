@@ -14,6 +14,7 @@ usage: bench_generate_py.py DUMP_DIR [--repeats N] [--batch B] [--json OUT]
 (--batch: B copies of the clip with seeds seed..seed+B-1, generated together; clip 0 is compared.)
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -148,6 +149,9 @@ def main():
                     help="run under torch.autocast(cpu, bfloat16): matmuls/linears in bf16 through oneDNN")
     a = ap.parse_args()
     torch.set_num_threads(1)  # the C side's policy: 1 torch thread, OpenBLAS's own threads
+    libc = ctypes.CDLL("libc.so.6")  # and its malloc policy (core/runtime.h: vr_memory_policy)
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
     case = json.load(open(os.path.join(a.dump, "case.json")))
     cfg = dict(case["model"])
     tensors, _ = st_io.load(os.path.join(a.dump, "weights.safetensors"))

@@ -117,7 +117,7 @@ L = ["# Generation speed: the C toolkit vs a Python/PyTorch peer of the same mod
      "(100 patches of 5 mel frames), CFG scale 2, KV cache, Euler. Model stages only (planner = text/video "
      "encoders + prefill + audio history + planner steps + FSQ; RITE; LocDiT); video decoding, Griffin-Lim and muxing "
      "are the same C code for every row and left out. Each row: the fastest of the rounds (C and Python alternate). "
-     "Threads: 1 torch thread, OpenBLAS 2 threads, both sides. The Python peer (`bench/bench_generate_py.py`) "
+     "Threads: 1 torch thread, OpenBLAS 2 threads, both sides; the same malloc policy too (core/runtime.h). The Python peer (`bench/bench_generate_py.py`) "
      "uses the same weights, features, caption and noise; the last column is the largest difference of its latent from the C kernel's.", ""]
 for s, best in res["steps"].items():
     L += [f"## {s} steps", "", "| implementation | batch | planner s | RITE s | LocDiT (fullseq: DiT) s | model s per 10-s clip | speedup vs Python (same batch) | max abs diff vs C |",
