@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
         }
     }
     if (paths[0] != P_C) n_two = 0; /* two threads only when the C kernel is measured */
-    if (g_bf16 && (n_paths != 1 || paths[0] != P_C)) {
+    if (g_bf16 && !dump && (n_paths != 1 || paths[0] != P_C)) {
         fprintf(stderr, "bench_generate: --precision bf16 is a mode of the C kernel: use it with --fast on\n");
         return 2;
     }

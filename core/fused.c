@@ -82,3 +82,82 @@ VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_vi
         }
     }
 }
+
+VR_SIMD_CLONES void vr_ln_modulate_fwd(const float *x, const float *shift, const float *scale, int64_t ld, float *y,
+                                       float *stats, int64_t N, int S, int d, float eps) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *sh = shift + n * ld, *sc = scale + n * ld;
+        for (int s = 0; s < S; s++) {
+            int64_t tok = n * S + s;
+            const float *xt = x + tok * d;
+            float *yt = y + tok * d, acc[8] = {0}, sq[8] = {0};
+            int j = 0;
+            for (; j + 8 <= d; j += 8)
+                for (int k = 0; k < 8; k++) acc[k] += xt[j + k];
+            for (; j < d; j++) acc[0] += xt[j];
+            float mean = (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) / (float)d;
+            for (j = 0; j + 8 <= d; j += 8)
+                for (int k = 0; k < 8; k++) sq[k] += (xt[j + k] - mean) * (xt[j + k] - mean);
+            for (; j < d; j++) sq[0] += (xt[j] - mean) * (xt[j] - mean);
+            float var = (((sq[0] + sq[4]) + (sq[1] + sq[5])) + ((sq[2] + sq[6]) + (sq[3] + sq[7]))) / (float)d;
+            float rstd = 1.0f / sqrtf(var + eps);
+            stats[2 * tok] = mean, stats[2 * tok + 1] = rstd;
+            for (j = 0; j < d; j++) yt[j] = ((xt[j] - mean) * rstd) * (1.0f + sc[j]) + sh[j];
+        }
+    }
+}
+
+VR_SIMD_CLONES void vr_ln_modulate_bwd(const float *x, const float *scale, int64_t ld, const float *stats,
+                                       const float *gy, float *gx, float *gshift, float *gscale, int64_t N, int S,
+                                       int d) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *sc = scale + n * ld;
+        float *gsh = gshift + n * d, *gsc = gscale + n * d;
+        memset(gsh, 0, (size_t)d * sizeof *gsh);
+        memset(gsc, 0, (size_t)d * sizeof *gsc);
+        for (int s = 0; s < S; s++) {
+            int64_t tok = n * S + s;
+            const float *xt = x + tok * d, *gt = gy + tok * d;
+            float mean = stats[2 * tok], rstd = stats[2 * tok + 1], a = 0, b = 0, *gxt = gx + tok * d;
+            for (int j = 0; j < d; j++) {
+                float xh = (xt[j] - mean) * rstd, gh = gt[j] * (1.0f + sc[j]); /* d y / d xhat */
+                gsh[j] += gt[j];
+                gsc[j] += gt[j] * xh;
+                a += gh;
+                b += gh * xh;
+            }
+            a /= (float)d, b /= (float)d;
+            for (int j = 0; j < d; j++) {
+                float xh = (xt[j] - mean) * rstd;
+                gxt[j] = rstd * (gt[j] * (1.0f + sc[j]) - a - xh * b);
+            }
+        }
+    }
+}
+
+VR_SIMD_CLONES void vr_gated_add_fwd(const float *x, const float *gate, int64_t ld, const float *y, float *h, int64_t N,
+                                     int S, int d) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = gate + n * ld;
+        for (int s = 0; s < S; s++) {
+            int64_t o = (n * S + s) * d;
+            for (int j = 0; j < d; j++) h[o + j] = x[o + j] + g[j] * y[o + j];
+        }
+    }
+}
+
+VR_SIMD_CLONES void vr_gated_add_bwd(const float *gate, int64_t ld, const float *y, const float *gh, float *gy,
+                                     float *ggate, int64_t N, int S, int d) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = gate + n * ld;
+        float *gg = ggate + n * d;
+        memset(gg, 0, (size_t)d * sizeof *gg);
+        for (int s = 0; s < S; s++) {
+            int64_t o = (n * S + s) * d;
+            for (int j = 0; j < d; j++) {
+                gy[o + j] = g[j] * gh[o + j];
+                gg[j] += gh[o + j] * y[o + j];
+            }
+        }
+    }
+}

@@ -87,6 +87,28 @@ void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, const flo
                        vr_attn_view gq, vr_attn_view gk, vr_attn_view gv, int64_t n, int tq, int tk, int d, int dv,
                        float scale);
 
+/* ---- adaLN: LayerNorm + modulation, gated residual ----
+ * The DiT blocks' y = LN(x) (1 + scale) + shift and h = x + gate * y, x [N, S, d] with one
+ * shift/scale/gate row [d] per sequence n (rows ld floats apart: views into the stacked adaLN
+ * projection). In libtorch each is several broadcast ops forward and more backward (sums over S
+ * for the row gradients), each a pass over an [N, S, d] activation; fused, one pass each way. */
+
+/* y = LN(x) (1 + scale) + shift (LayerNorm without affine, biased variance, eps inside the root);
+ * stats [N * S, 2] receives each token's mean and 1 / std for the backward */
+void vr_ln_modulate_fwd(const float *x, const float *shift, const float *scale, int64_t ld, float *y, float *stats,
+                        int64_t N, int S, int d, float eps);
+
+/* from gy: gx [N, S, d], gshift and gscale [N, d] (overwritten) */
+void vr_ln_modulate_bwd(const float *x, const float *scale, int64_t ld, const float *stats, const float *gy, float *gx,
+                        float *gshift, float *gscale, int64_t N, int S, int d);
+
+/* h = x + gate * y */
+void vr_gated_add_fwd(const float *x, const float *gate, int64_t ld, const float *y, float *h, int64_t N, int S, int d);
+
+/* from gh: gy = gate * gh, ggate [N, d] = sum over S of gh * y (gx is gh itself) */
+void vr_gated_add_bwd(const float *gate, int64_t ld, const float *y, const float *gh, float *gy, float *ggate,
+                      int64_t N, int S, int d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -639,6 +639,92 @@ static at::Tensor causal_additive_mask(int64_t tq, int64_t tk, const at::TensorO
     return m;
 }
 
+// ---- adaLN: LayerNorm + modulation, gated residual, through core/fused.h ----
+
+// rows [N, 1, d] of shift/scale/gate with contiguous elements, read at a row stride (chunks of
+// the stacked adaLN projection are such views)
+static bool row_view_fits(const at::Tensor &r, const at::Tensor &x) {
+    return r.dim() == 3 && r.size(0) == x.size(0) && r.size(1) == 1 && r.size(2) == x.size(2) && r.stride(2) == 1 &&
+           r.scalar_type() == at::kFloat && r.device().is_cpu();
+}
+
+static bool dit_fused_fits(const at::Tensor &x) {
+    return x.dim() == 3 && x.scalar_type() == at::kFloat && x.device().is_cpu() && x.numel() > 0;
+}
+
+struct LnModulate : public torch::autograd::Function<LnModulate> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &shift,
+                              const at::Tensor &scale, double eps) {
+        int64_t N = x.size(0), S = x.size(1), d = x.size(2);
+        at::Tensor y = at::empty_like(x), stats = at::empty({N * S, 2}, x.options());
+        // shift and scale may sit at different row strides: the kernel takes one, so align them
+        at::Tensor sh = shift.stride(0) == scale.stride(0) ? shift : shift.contiguous();
+        at::Tensor sc = shift.stride(0) == scale.stride(0) ? scale : scale.contiguous();
+        vr_ln_modulate_fwd(x.data_ptr<float>(), sh.data_ptr<float>(), sc.data_ptr<float>(), sc.stride(0),
+                           y.data_ptr<float>(), stats.data_ptr<float>(), N, (int)S, (int)d, (float)eps);
+        ctx->save_for_backward({x, sc, stats});
+        return y;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grads) {
+        auto saved = ctx->get_saved_variables();
+        at::Tensor x = saved[0], sc = saved[1], stats = saved[2], gy = grads[0].contiguous();
+        int64_t N = x.size(0), S = x.size(1), d = x.size(2);
+        at::Tensor gx = at::empty_like(x), gshift = at::empty({N, 1, d}, x.options()),
+                   gscale = at::empty({N, 1, d}, x.options());
+        vr_ln_modulate_bwd(x.data_ptr<float>(), sc.data_ptr<float>(), sc.stride(0), stats.data_ptr<float>(),
+                           gy.data_ptr<float>(), gx.data_ptr<float>(), gshift.data_ptr<float>(),
+                           gscale.data_ptr<float>(), N, (int)S, (int)d);
+        return {gx, gshift, gscale, at::Tensor()};
+    }
+};
+
+struct GatedAdd : public torch::autograd::Function<GatedAdd> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &gate,
+                              const at::Tensor &y) {
+        int64_t N = x.size(0), S = x.size(1), d = x.size(2);
+        at::Tensor h = at::empty_like(x);
+        vr_gated_add_fwd(x.data_ptr<float>(), gate.data_ptr<float>(), gate.stride(0), y.data_ptr<float>(),
+                         h.data_ptr<float>(), N, (int)S, (int)d);
+        ctx->save_for_backward({gate, y});
+        return h;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grads) {
+        auto saved = ctx->get_saved_variables();
+        at::Tensor gate = saved[0], y = saved[1], gh = grads[0].contiguous();
+        int64_t N = y.size(0), S = y.size(1), d = y.size(2);
+        at::Tensor gy = at::empty_like(y), ggate = at::empty({N, 1, d}, y.options());
+        vr_gated_add_bwd(gate.data_ptr<float>(), gate.stride(0), y.data_ptr<float>(), gh.data_ptr<float>(),
+                         gy.data_ptr<float>(), ggate.data_ptr<float>(), N, (int)S, (int)d);
+        return {gh, ggate, gy};
+    }
+};
+
+extern "C" tt_tensor *tt_ln_modulate(const tt_tensor *x, const tt_tensor *shift, const tt_tensor *scale, double eps) {
+    ARG(x);
+    ARG(shift);
+    ARG(scale);
+    OP({
+        if (dit_fused_fits(x->t) && row_view_fits(shift->t, x->t) && row_view_fits(scale->t, x->t))
+            return wrap(LnModulate::apply(x->t.contiguous(), shift->t, scale->t, eps));
+        at::Tensor ln = at::layer_norm(x->t, {x->t.size(-1)}, {}, {}, eps);
+        return wrap(ln * (scale->t + 1.0) + shift->t);
+    })
+}
+
+extern "C" tt_tensor *tt_gated_add(const tt_tensor *x, const tt_tensor *gate, const tt_tensor *y) {
+    ARG(x);
+    ARG(gate);
+    ARG(y);
+    OP({
+        if (dit_fused_fits(x->t) && row_view_fits(gate->t, x->t) && y->t.sizes() == x->t.sizes() &&
+            y->t.scalar_type() == at::kFloat && y->t.device().is_cpu())
+            return wrap(GatedAdd::apply(x->t.contiguous(), gate->t, y->t.contiguous()));
+        return wrap(x->t + gate->t * y->t);
+    })
+}
+
 // ---- attention over short sequences through core/fused.h (no mask, f32, CPU) ----
 
 // where each [.., T, D] sequence of t starts, in elements from t's first one (row-major order)

@@ -152,6 +152,11 @@ tt_tensor *tt_sign(const tt_tensor *a);
 tt_tensor *tt_relu(const tt_tensor *a);
 tt_tensor *tt_silu(const tt_tensor *a);
 tt_tensor *tt_gelu(const tt_tensor *a, int tanh_approx);
+/* The DiT's adaLN pieces, x [N, S, d] with rows shift, scale, gate [N, 1, d]:
+ * tt_ln_modulate = LN(x) (1 + scale) + shift (LayerNorm without affine), tt_gated_add = x + gate * y.
+ * On f32 CPU tensors one fused pass each way (core/fused.h), else the composite ops. */
+tt_tensor *tt_ln_modulate(const tt_tensor *x, const tt_tensor *shift, const tt_tensor *scale, double eps);
+tt_tensor *tt_gated_add(const tt_tensor *x, const tt_tensor *gate, const tt_tensor *y);
 /* Straight-through rounding: forward round(a), backward identity (FSQ). */
 tt_tensor *tt_round_ste(const tt_tensor *a);
 

@@ -160,7 +160,7 @@ static tt_tensor *cond_tokens(const fullseq *f, const vr_batch *b, double p, tt_
 
 /* LN(x) * (1 + scale) + shift; x [B,S,d], shift/scale [B,1,d] */
 static tt_tensor *modulate(const tt_tensor *x, const tt_tensor *shift, const tt_tensor *scale) {
-    return tt_add(tt_mul(tt_layer_norm(x, NULL, NULL, 1e-6), tt_add_scalar(scale, 1.0)), shift);
+    return tt_ln_modulate(x, shift, scale, 1e-6);
 }
 
 /* The LocDiT block with a key mask [B,1,1,S] (locdit's dit_block_fwd attends to every token). */
@@ -168,9 +168,9 @@ static tt_tensor *block_fwd(const dit_block *b, const tt_tensor *x, const tt_ten
                             double p, tt_gen *g) {
     tt_tensor *m[6]; /* shift1 scale1 gate1 shift2 scale2 gate2, each [B,1,d] */
     if (tt_chunk(tt_unsqueeze(nn_linear_fwd(&b->ada, cond_act), 1), 6, -1, m)) return NULL;
-    tt_tensor *h =
-        tt_add(x, tt_mul(m[2], nn_dropout(nn_attention_fwd(&b->attn, modulate(x, m[0], m[1]), 0, mask), p, g)));
-    return tt_add(h, tt_mul(m[5], nn_dropout(nn_mlp_fwd(&b->mlp, modulate(h, m[3], m[4])), p, g)));
+    tt_tensor *att = nn_dropout(nn_attention_fwd(&b->attn, modulate(x, m[0], m[1]), 0, mask), p, g);
+    tt_tensor *h = tt_gated_add(x, m[2], att);
+    return tt_gated_add(h, m[5], nn_dropout(nn_mlp_fwd(&b->mlp, modulate(h, m[3], m[4])), p, g));
 }
 
 /* v [R, T, M] for x_t [R, T, M] at times t [R], given condition tokens cond [R, Lc, d] (NULL when

@@ -10,7 +10,6 @@
 #define CHECK_DETAIL() tt_last_error()
 #include "tests/check.h"
 
-
 static double item(tt_tensor *t) {
     double v = NAN;
     tt_item(t, &v);
@@ -150,7 +149,8 @@ static void test_numerics(void) {
     tt_tensor *full = tt_attention(q, k, v, NULL, 1, 0);
     tt_tensor *last = tt_attention(tt_slice(q, 2, 4, 5, 1), k, v, NULL, 1, 0);
     CHECK(item(tt_max_all(tt_abs(tt_sub(tt_slice(full, 2, 4, 5, 1), last)))) < 1e-6, "cached step == full last row");
-    tt_tensor *first = tt_attention(tt_slice(q, 2, 0, 1, 1), tt_slice(k, 2, 0, 1, 1), tt_slice(v, 2, 0, 1, 1), NULL, 1, 0);
+    tt_tensor *first =
+        tt_attention(tt_slice(q, 2, 0, 1, 1), tt_slice(k, 2, 0, 1, 1), tt_slice(v, 2, 0, 1, 1), NULL, 1, 0);
     CHECK(item(tt_max_all(tt_abs(tt_sub(tt_slice(full, 2, 0, 1, 1), first)))) < 1e-6, "first query sees only key 0");
     tt_tensor *allow = tt_ones(TT_SHAPE(5, 5), TT_BOOL);
     tt_tensor *masked = tt_attention(q, k, v, tt_tril(allow, 0), 0, 0);
@@ -227,7 +227,8 @@ static void test_attention_short(void) {
     } cases[] = {{3, 10, 4, 16}, {2, 1, 2, 8}, {2, 64, 3, 12}, {1, 7, 5, 3}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         int B = cases[c].B, T = cases[c].T, H = cases[c].H, D = cases[c].D;
-        tt_tensor *base = tt_randn(g, TT_SHAPE(B, T, 3, H, D), TT_F32), *gout = tt_randn(g, TT_SHAPE(B, H, T, D), TT_F32);
+        tt_tensor *base = tt_randn(g, TT_SHAPE(B, T, 3, H, D), TT_F32),
+                  *gout = tt_randn(g, TT_SHAPE(B, H, T, D), TT_F32);
         tt_tensor *grads[2][3], *outs[2];
         for (int path = 0; path < 2; path++) { /* 0: fused f32 on strided heads; 1: libtorch f64 with a mask */
             tt_tensor *leaf = tt_detach(path ? tt_to_dtype(base, TT_F64) : base);
@@ -240,7 +241,8 @@ static void test_attention_short(void) {
             tt_tensor *gl = tt_grad(leaf);
             for (int i = 0; i < 3; i++) grads[path][i] = gl ? tt_select(gl, 2, i) : NULL;
         }
-        double e = outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(outs[0], TT_F64), outs[1])))) : INFINITY;
+        double e =
+            outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(outs[0], TT_F64), outs[1])))) : INFINITY;
         double eg = 0;
         for (int i = 0; i < 3; i++)
             eg = fmax(eg, grads[0][i] && grads[1][i]
@@ -255,18 +257,55 @@ static void test_attention_short(void) {
     tt_tensor *q = tt_randn(g, TT_SHAPE(4, 65, 8), TT_F32), *k = tt_randn(g, TT_SHAPE(4, 65, 8), TT_F32);
     tt_tensor *v = tt_randn(g, TT_SHAPE(4, 65, 6), TT_F32);
     tt_tensor *all = tt_ones(TT_SHAPE(65, 65), TT_BOOL);
-    double e65 = item(tt_max_all(tt_abs(tt_sub(tt_attention(q, k, v, NULL, 0, 0.0), tt_attention(q, k, v, all, 0, 0.0)))));
+    double e65 =
+        item(tt_max_all(tt_abs(tt_sub(tt_attention(q, k, v, NULL, 0, 0.0), tt_attention(q, k, v, all, 0, 0.0)))));
     tt_tensor *q3 = tt_slice(q, 1, 0, 9, 1), *k3 = tt_slice(k, 1, 0, 9, 1), *v3 = tt_slice(v, 1, 0, 9, 1);
-    double e3 = item(tt_max_all(tt_abs(tt_sub(tt_attention(q3, k3, v3, NULL, 0, 0.5),
-                                              tt_attention(q3, k3, v3, tt_slice(tt_slice(all, 0, 0, 9, 1), 1, 0, 9, 1), 0, 0.5)))));
-    CHECK(e65 <= 1e-6 && e3 <= 1e-6, "65 tokens (libtorch path) %.2e; 3-D, 9 tokens, value width 6, scale 0.5 %.2e", e65,
-          e3);
+    double e3 = item(
+        tt_max_all(tt_abs(tt_sub(tt_attention(q3, k3, v3, NULL, 0, 0.5),
+                                 tt_attention(q3, k3, v3, tt_slice(tt_slice(all, 0, 0, 9, 1), 1, 0, 9, 1), 0, 0.5)))));
+    CHECK(e65 <= 1e-6 && e3 <= 1e-6, "65 tokens (libtorch path) %.2e; 3-D, 9 tokens, value width 6, scale 0.5 %.2e",
+          e65, e3);
+    tt_gen_free(g);
+    tt_scope_end();
+}
+
+/* tt_ln_modulate and tt_gated_add: fused on f32 (rows read as views of a chunked adaLN
+ * projection), against the composite ops in float64 (the path other dtypes take): forward and
+ * the gradients of every input */
+static void test_adaln_fused(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(9);
+    int N = 6, S = 10, d = 40;
+    tt_tensor *x0 = tt_randn(g, TT_SHAPE(N, S, d), TT_F32), *ada0 = tt_randn(g, TT_SHAPE(N, 3 * d), TT_F32);
+    tt_tensor *y0 = tt_randn(g, TT_SHAPE(N, S, d), TT_F32), *w = tt_randn(g, TT_SHAPE(N, S, d), TT_F32);
+    tt_tensor *outs[2], *grads[2][3];
+    for (int path = 0; path < 2; path++) { /* 0: fused f32; 1: composite f64 */
+        tt_dtype dt = path ? TT_F64 : TT_F32;
+        tt_tensor *x = tt_detach(tt_to_dtype(x0, dt)), *ada = tt_detach(tt_to_dtype(ada0, dt));
+        tt_tensor *y = tt_detach(tt_to_dtype(y0, dt));
+        tt_set_requires_grad(x, 1), tt_set_requires_grad(ada, 1), tt_set_requires_grad(y, 1);
+        tt_tensor *m[3];
+        tt_chunk(tt_unsqueeze(ada, 1), 3, -1, m); /* shift, scale, gate [N, 1, d], rows 3d apart */
+        tt_tensor *u = tt_ln_modulate(x, m[0], m[1], 1e-6);
+        outs[path] = tt_gated_add(x, m[2], tt_mul(u, y)); /* x + gate * (LN(x) (1 + scale) + shift) y */
+        tt_backward(tt_sum_all(tt_mul(outs[path], tt_to_dtype(w, dt))));
+        grads[path][0] = tt_grad(x), grads[path][1] = tt_grad(ada), grads[path][2] = tt_grad(y);
+    }
+    double e = outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(outs[0], TT_F64), outs[1])))) : INFINITY;
+    double eg = 0;
+    for (int i = 0; i < 3; i++)
+        eg = fmax(eg, grads[0][i] && grads[1][i]
+                          ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(grads[0][i], TT_F64), grads[1][i]))))
+                          : INFINITY);
+    CHECK(e <= 1e-5 && eg <= 1e-4, "fused adaLN vs composite float64: out %.2e, grads %.2e", e, eg);
+    printf("fused LN-modulate + gated add vs composite float64: out %.2e, grads of x, adaLN rows, y %.2e\n", e, eg);
     tt_gen_free(g);
     tt_scope_end();
 }
 
 int main(void) {
     tt_set_num_threads(1);
+    test_adaln_fused();
     test_gelu_fused();
     test_attention_short();
     test_errors();
