@@ -166,6 +166,10 @@ const cfg_key_spec vr_schema[] = {
      "ODE solver of LocDiT sampling for generated Video-Robin systems: euler, or heun (second order, two velocity "
      "evaluations per step).",
      "euler|heun"},
+    {"eval.precision", CFG_STRING, "fp32",
+     "Arithmetic of the C LocDiT sampler's transformer blocks for generated Video-Robin systems: fp32, or bf16 "
+     "(CPUs with AVX512-BF16; vrobin generate --precision).",
+     "fp32|bf16"},
     {"eval.cfg_scale", CFG_FLOAT, "0", "Guidance scale for generated systems; 0 = the model's default.", NULL},
     {"eval.batch", CFG_INT, "4", "Clips generated together.", NULL},
     {"eval.tagger", CFG_STRING, "",

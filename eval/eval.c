@@ -1067,7 +1067,8 @@ static void usage(FILE *f) {
             "Scores one system on a benchmark (eval.manifest: test clips; eval.reference: a disjoint reference set)\n"
             "and the two oracle rows, into <eval.out_dir>/<eval.name>/<system>.{json,csv,md}.\n"
             "  --model M    generate the music with an exported model (vrobin export), batched and resumable,\n"
-            "               into <out>/<system>/ (eval.steps, eval.solver, eval.cfg_scale, eval.seed, eval.batch)\n"
+            "               into <out>/<system>/ (eval.steps, eval.solver, eval.precision, eval.cfg_scale, eval.seed,\n"
+            "               eval.batch)\n"
             "  --audio DIR  score DIR/<id>.wav files made by any other system\n"
             "  --name S     the system's name (default: the model file's or the folder's stem)\n"
             "  --oracles    score only the two oracle rows\n"
@@ -1156,6 +1157,7 @@ int vr_cmd_eval(int argc, char **argv) {
                           .batch = (int)cfg_int(c, "eval.batch"), .steps = (int)cfg_int(c, "eval.steps"),
                           .cfg_scale = cfg_float(c, "eval.cfg_scale"), .seed = (uint64_t)cfg_int(c, "eval.seed"),
                           .solver = strcmp(cfg_str(c, "eval.solver"), "heun") ? DIT_EULER : DIT_HEUN,
+                          .bf16 = !strcmp(cfg_str(c, "eval.precision"), "bf16"),
                           .gl_iters = (int)cfg_int(c, "eval.gl_iters"),
                           .max_clips = (int)cfg_int(c, "eval.max_clips")};
         vr_gen_batch_stats gs;
