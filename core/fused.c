@@ -17,16 +17,6 @@ VR_SIMD_CLONES void vr_gelu_tanh_bwd(const float *x, const float *gy, float *gx,
     }
 }
 
-/* dot product with 8 partial sums (vectorisable) */
-static inline float dot8(const float *x, const float *y, int n) {
-    float acc[8] = {0};
-    int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) acc[k] += x[j + k] * y[j + k];
-    for (; j < n; j++) acc[0] += x[j] * y[j];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 static inline void axpy(float *y, float a, const float *x, int n) {
     for (int e = 0; e < n; e++) y[e] += a * x[e];
 }
@@ -39,7 +29,7 @@ VR_SIMD_CLONES void vr_attn_short_fwd(vr_attn_view q, vr_attn_view k, vr_attn_vi
         for (int i = 0; i < tq; i++) {
             float *pi = ps + i * tk, mx = -INFINITY, sum = 0;
             for (int j = 0; j < tk; j++) {
-                pi[j] = dot8(qs + i * q.ts, ks + j * k.ts, d) * scale;
+                pi[j] = vr_dot8(qs + i * q.ts, ks + j * k.ts, d) * scale;
                 mx = pi[j] > mx ? pi[j] : mx;
             }
             for (int j = 0; j < tk; j++) sum += pi[j] = vr_exp_approx(pi[j] - mx);
@@ -69,7 +59,7 @@ VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_vi
             float ds[VR_ATTN_SHORT_MAX], r = 0;
             for (int j = 0; j < tk; j++) {
                 axpy(gvs + j * gv.ts, pi[j], goi, dv); /* dv_j += p_ij go_i */
-                ds[j] = dot8(goi, vs + j * v.ts, dv);  /* dp_ij */
+                ds[j] = vr_dot8(goi, vs + j * v.ts, dv);  /* dp_ij */
                 r += pi[j] * ds[j];
             }
             float *gqi = gqs + i * gq.ts;
@@ -90,19 +80,10 @@ VR_SIMD_CLONES void vr_ln_modulate_fwd(const float *x, const float *shift, const
         for (int s = 0; s < S; s++) {
             int64_t tok = n * S + s;
             const float *xt = x + tok * d;
-            float *yt = y + tok * d, acc[8] = {0}, sq[8] = {0};
-            int j = 0;
-            for (; j + 8 <= d; j += 8)
-                for (int k = 0; k < 8; k++) acc[k] += xt[j + k];
-            for (; j < d; j++) acc[0] += xt[j];
-            float mean = (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) / (float)d;
-            for (j = 0; j + 8 <= d; j += 8)
-                for (int k = 0; k < 8; k++) sq[k] += (xt[j + k] - mean) * (xt[j + k] - mean);
-            for (; j < d; j++) sq[0] += (xt[j] - mean) * (xt[j] - mean);
-            float var = (((sq[0] + sq[4]) + (sq[1] + sq[5])) + ((sq[2] + sq[6]) + (sq[3] + sq[7]))) / (float)d;
-            float rstd = 1.0f / sqrtf(var + eps);
+            float *yt = y + tok * d, mean = vr_sum8(xt, d) / (float)d;
+            float rstd = 1.0f / sqrtf(vr_sqdev8(xt, d, mean) / (float)d + eps);
             stats[2 * tok] = mean, stats[2 * tok + 1] = rstd;
-            for (j = 0; j < d; j++) yt[j] = ((xt[j] - mean) * rstd) * (1.0f + sc[j]) + sh[j];
+            for (int j = 0; j < d; j++) yt[j] = ((xt[j] - mean) * rstd) * (1.0f + sc[j]) + sh[j];
         }
     }
 }

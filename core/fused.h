@@ -51,6 +51,35 @@ static inline float vr_gelu_tanh(float x) {
     return x / (1.0f + vr_exp_approx(-2.0f * y));
 }
 
+/* sum, dot product and sum of squared deviations over [0, n) with 8 partial sums (vectorisable,
+ * and closer to libtorch's cascade sums than one running sum) */
+static inline float vr_sum8(const float *x, int n) {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[j + k];
+    for (; j < n; j++) acc[0] += x[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static inline float vr_dot8(const float *x, const float *y, int n) {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[j + k] * y[j + k];
+    for (; j < n; j++) acc[0] += x[j] * y[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static inline float vr_sqdev8(const float *x, int n, float mean) {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += (x[j + k] - mean) * (x[j + k] - mean);
+    for (; j < n; j++) acc[0] += (x[j] - mean) * (x[j] - mean);
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* y[i] = gelu_tanh(x[i]), i < n */
 void vr_gelu_tanh_fwd(const float *x, float *y, size_t n);
 

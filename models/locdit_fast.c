@@ -90,35 +90,6 @@ SIMD_CLONES static void add_bias(float *x, int n, int cols, const float *b) {
         for (int j = 0; j < cols; j++) x[(size_t)i * cols + j] += b[j];
 }
 
-/* sum, dot product and sum of squared deviations over [0, n) with 8 partial sums (vectorisable,
- * and closer to libtorch's cascade sums than one running sum) */
-static inline float sum8(const float *x, int n) {
-    float acc[8] = {0};
-    int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) acc[k] += x[j + k];
-    for (; j < n; j++) acc[0] += x[j];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-static inline float dot8(const float *x, const float *y, int n) {
-    float acc[8] = {0};
-    int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) acc[k] += x[j + k] * y[j + k];
-    for (; j < n; j++) acc[0] += x[j] * y[j];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-static inline float sqdev8(const float *x, int n, float mean) {
-    float acc[8] = {0};
-    int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) acc[k] += (x[j + k] - mean) * (x[j + k] - mean);
-    for (; j < n; j++) acc[0] += (x[j] - mean) * (x[j] - mean);
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 /* u = LN(x) * (1 + scale) + shift over n tokens of width d (token-major: token i belongs to row
  * i % R, whose adaLN outputs start at ada + row * n_ada; LN without affine, eps 1e-6) */
 SIMD_CLONES static void ln_modulate(float *u, const float *x, int n, int R, int d, const float *ada, int n_ada,
@@ -126,8 +97,8 @@ SIMD_CLONES static void ln_modulate(float *u, const float *x, int n, int R, int 
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * d, *a = ada + (size_t)(i % R) * n_ada;
         const float *shift = a + shift_at, *scale = a + scale_at;
-        float mean = sum8(xi, d) / (float)d;
-        float rstd = 1.0f / sqrtf(sqdev8(xi, d, mean) / (float)d + 1e-6f);
+        float mean = vr_sum8(xi, d) / (float)d;
+        float rstd = 1.0f / sqrtf(vr_sqdev8(xi, d, mean) / (float)d + 1e-6f);
         float *ui = u + (size_t)i * d;
         for (int j = 0; j < d; j++) ui[j] = ((xi[j] - mean) * rstd) * (1.0f + scale[j]) + shift[j];
     }
@@ -533,7 +504,7 @@ SIMD_CLONES static void attention(const dit_fast *f, fast_work *w, int R, int q_
             const float *qh = qi + hd * D;
             float mx = -INFINITY, sum = 0;
             for (int j = 0; j < S; j++) {
-                p[j] = dot8(qh, w->kv + (size_t)(j * R + r) * 2 * d + hd * D, D) * scale;
+                p[j] = vr_dot8(qh, w->kv + (size_t)(j * R + r) * 2 * d + hd * D, D) * scale;
                 mx = p[j] > mx ? p[j] : mx;
             }
             for (int j = 0; j < S; j++) sum += p[j] = vr_exp_approx(p[j] - mx);
