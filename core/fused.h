@@ -4,7 +4,11 @@
  *
  * Why: libtorch 1.13 on CPU computes the tanh-approximated GELU through Sleef's tanh, forward and
  * backward as separate passes: 18 % of a `small` training step (results/bench/train_robin.md). One
- * pass over the data with a polynomial e^x does the same function several times faster. */
+ * pass over the data with a polynomial e^x does the same function several times faster.
+ *
+ * Every kernel runs on the calling thread: right for the runtime.torch_threads = 1 policy
+ * (core/runtime.h), where libtorch's own elementwise ops are single-threaded too. With more torch
+ * threads libtorch would spread its ops over them and these would not. */
 #ifndef VR_FUSED_H
 #define VR_FUSED_H
 
