@@ -11,10 +11,7 @@ BUILD=${BUILD:-build}
 WORK=${WORK:-$BUILD/bench_generate_work}
 CONFIG=${CONFIG:-configs/model/small.yaml}
 REPEATS=${REPEATS:-3}
-cmake --build "$BUILD" --target bench_generate >/dev/null
-mkdir -p "$WORK" results/bench
-# the clip: a 640x360 24-fps H.264 test pattern (a typical user video size; decoding is part of the cost)
-ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -t 10 -c:v libx264 -pix_fmt yuv420p "$WORK/clip.mp4"
+. bench/generate_setup.sh # bench_generate built, WORK/clip.mp4 written
 out=results/bench/generate_latency
 "$BUILD/bench_generate" "$WORK/clip.mp4" "$CONFIG" --repeats "$REPEATS" --steps 5,10,20,50 --no-kv 5,20 \
     --fast both --two-threads 20 \

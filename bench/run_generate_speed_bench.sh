@@ -22,9 +22,7 @@ WORK=${WORK:-$BUILD/bench_generate_speed}
 ROUNDS=${1:-3}
 STEPS=${2:-10,20}
 PY=${PYTHON:-/usr/bin/python3}
-cmake --build "$BUILD" --target bench_generate >/dev/null
-mkdir -p "$WORK" results/bench
-ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -t 10 -c:v libx264 -pix_fmt yuv420p "$WORK/clip.mp4"
+. bench/generate_setup.sh # bench_generate built, WORK/clip.mp4 written
 T0=$(date +%s)
 BF16=0 # the bf16 C kernel runs on CPUs with AVX512-BF16 only
 grep -qw avx512_bf16 /proc/cpuinfo && BF16=1

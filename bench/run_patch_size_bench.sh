@@ -13,9 +13,7 @@ WORK=${WORK:-$BUILD/bench_patch_size}
 ROUNDS=${1:-2}
 PATCHES=${2:-5,10}
 PY=${PYTHON:-/usr/bin/python3}
-cmake --build "$BUILD" --target bench_generate >/dev/null
-mkdir -p "$WORK" results/bench
-ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -t 10 -c:v libx264 -pix_fmt yuv420p "$WORK/clip.mp4"
+. bench/generate_setup.sh # bench_generate built, WORK/clip.mp4 written
 T0=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do # rounds alternate the patch sizes, so load from elsewhere hits all alike
     echo "== round $r/$ROUNDS"
