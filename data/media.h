@@ -80,6 +80,10 @@ int vr_audio_write(const char *path, const float *mono, int64_t n, int sample_ra
  * "in.mp4: no video stream", or a video codec the container cannot hold) and no output. */
 int vr_mux_audio_into_video(const char *video_in, const float *mono, int64_t n, int sample_rate, const char *out_path);
 
+/* What vr_mux_audio_into_video would refuse before it needs the music (the extension, no video
+ * stream, a codec the container cannot hold): vrobin generate asks before minutes of generation. */
+int vr_mux_check(const char *video_in, const char *out_path);
+
 #ifdef __cplusplus
 }
 #endif

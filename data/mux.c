@@ -141,44 +141,54 @@ static int fsync_path(const char *path) {
     return 0;
 }
 
+/* The checks that need no music: the output's extension, the input's video stream and whether the
+ * container can hold that stream's codec as it is. On success *in is open (the caller closes it),
+ * *vi is the video stream's index, *of the output format and *codec_name the audio encoder's. */
+static int open_and_check(const char *video_in, const char *out_path, AVFormatContext **in, int *vi,
+                          const AVOutputFormat **of, const char **codec_name) {
+    const char *dot = strrchr(out_path, '.');
+    if (dot && (!strcasecmp(dot, ".mp4") || !strcasecmp(dot, ".mkv"))) *codec_name = "aac";
+    else if (dot && !strcasecmp(dot, ".webm")) *codec_name = "libopus";
+    else return vr_fail("%s: expected a .mp4, .mkv or .webm output", out_path);
+    av_log_set_level(AV_LOG_FATAL);
+    int e;
+    if ((e = avformat_open_input(in, video_in, NULL, NULL)) < 0)
+        return vr_fail("%s: not a media file (%s)", video_in, mux_err(e));
+    if ((e = avformat_find_stream_info(*in, NULL)) < 0)
+        return vr_fail("%s: cannot read the streams (%s)", video_in, mux_err(e));
+    if ((*vi = av_find_best_stream(*in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0)) < 0)
+        return vr_fail("%s: no video stream", video_in);
+    if (!(*of = av_guess_format(NULL, out_path, NULL))) return vr_fail("%s: no FFmpeg muxer for this extension", out_path);
+    enum AVCodecID id = (*in)->streams[*vi]->codecpar->codec_id;
+    if (avformat_query_codec(*of, id, FF_COMPLIANCE_NORMAL) != 1)
+        return vr_fail("%s: the input's %s video cannot go into a %s container without re-encoding; choose another "
+                       "extension (.mp4/.mkv take H.264/HEVC, .webm takes VP8/VP9/AV1)",
+                       out_path, avcodec_get_name(id), (*of)->name);
+    return 0;
+}
+
+int vr_mux_check(const char *video_in, const char *out_path) {
+    AVFormatContext *in = NULL;
+    const AVOutputFormat *of;
+    const char *codec_name;
+    int vi, rc = open_and_check(video_in, out_path, &in, &vi, &of, &codec_name);
+    avformat_close_input(&in);
+    return rc;
+}
+
 int vr_mux_audio_into_video(const char *video_in, const float *mono, int64_t n, int sample_rate, const char *out_path) {
     if (!mono || n <= 0 || sample_rate <= 0)
         return vr_fail("%s: no music to mux (%lld samples at %d Hz)", out_path, (long long)n, sample_rate);
-    const char *dot = strrchr(out_path, '.');
-    const char *codec_name = NULL;
-    if (dot && (!strcasecmp(dot, ".mp4") || !strcasecmp(dot, ".mkv"))) codec_name = "aac";
-    else if (dot && !strcasecmp(dot, ".webm")) codec_name = "libopus";
-    else return vr_fail("%s: expected a .mp4, .mkv or .webm output", out_path);
-
-    av_log_set_level(AV_LOG_FATAL);
     mux m = {.out_path = out_path};
     char *tmp = NULL;
-    int rc = -1, e, opened = 0;
+    const AVOutputFormat *of;
+    const char *codec_name;
+    int rc = -1, e, opened = 0, vi;
     if (asprintf(&tmp, "%s.tmp.%d", out_path, (int)getpid()) < 0) return vr_fail("out of memory");
-    if ((e = avformat_open_input(&m.in, video_in, NULL, NULL)) < 0) {
-        vr_fail("%s: not a media file (%s)", video_in, mux_err(e));
-        goto done;
-    }
-    if ((e = avformat_find_stream_info(m.in, NULL)) < 0) {
-        vr_fail("%s: cannot read the streams (%s)", video_in, mux_err(e));
-        goto done;
-    }
-    int vi = av_find_best_stream(m.in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (vi < 0) {
-        vr_fail("%s: no video stream", video_in);
-        goto done;
-    }
+    if (open_and_check(video_in, out_path, &m.in, &vi, &of, &codec_name)) goto done;
     m.vin = m.in->streams[vi];
-
-    const AVOutputFormat *of = av_guess_format(NULL, out_path, NULL);
-    if (!of || (e = avformat_alloc_output_context2(&m.out, of, NULL, tmp)) < 0) {
-        vr_fail("%s: no FFmpeg muxer for this extension", out_path);
-        goto done;
-    }
-    if (avformat_query_codec(of, m.vin->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
-        vr_fail("%s: the input's %s video cannot go into a %s container without re-encoding; choose another "
-                "extension (.mp4/.mkv take H.264/HEVC, .webm takes VP8/VP9/AV1)",
-                out_path, avcodec_get_name(m.vin->codecpar->codec_id), of->name);
+    if ((e = avformat_alloc_output_context2(&m.out, of, NULL, tmp)) < 0) {
+        vr_fail("%s: no FFmpeg muxer for this extension (%s)", out_path, mux_err(e));
         goto done;
     }
     m.out->flags |= AVFMT_FLAG_BITEXACT;

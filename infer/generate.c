@@ -411,6 +411,9 @@ int vr_generate(const vr_gen_opts *o, vr_gen_stats *st) {
     t0 = vr_now();
     if (vr_gen_features(&g, &clip)) goto done;
     st->t_decode = vr_now() - t0;
+    /* a video the container cannot hold: refused now, not after the model's minutes (the decoder
+     * above already named unreadable input) */
+    if (kind == OUT_VIDEO && vr_mux_check(o->video, o->out)) goto done;
 
     t0 = vr_now();
     robin_gen_opts go = {.steps = o->steps, .cfg_scale = o->cfg_scale, .solver = (dit_solver)o->solver,
