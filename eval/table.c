@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,11 +477,129 @@ void vr_table_free(vr_table *t) {
         free(t->cols[c].key);
         free(t->cols[c].label);
         free(t->cols[c].def_key);
+        free(t->cols[c].speedup_pattern);
+        free(t->cols[c].speedup_key);
+        free(t->cols[c].definition);
     }
     free(t->cols);
     free(t->v);
     free(t->speedup_vs);
     memset(t, 0, sizeof *t);
+}
+
+/* ---- speedup columns (--speedup-vs) ---- */
+
+/* A metric-key part from a glob or a key: glob characters dropped, [A-Za-z0-9_] kept, others '_'. */
+static void key_part(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++) {
+        if (strchr("*?[]", *s)) continue;
+        int ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_';
+        out[k++] = ok ? *s : '_';
+    }
+    while (k > 0 && out[k - 1] == '_') k--;
+    out[k] = 0;
+}
+
+static int is_peer(const vr_eval_set *s, const vr_table_col *col, int r) {
+    return !vr_eval_is_oracle(&s->runs[r]) && !fnmatch(col->speedup_pattern, s->runs[r].system, 0);
+}
+
+/* Row r's value of a speedup column: the reference's s_per_10s over the row's (NAN: not measured,
+ * or no system qualifies). */
+static double speedup_value(const vr_eval_set *s, const vr_table_col *col, int r) {
+    double own = metric(&s->runs[r], "s_per_10s");
+    if (!(own > 0)) return NAN;
+    if (col->speedup_ref >= 0) return metric(&s->runs[col->speedup_ref], "s_per_10s") / own;
+    double ref = NAN, mine, theirs;
+    if (col->speedup_mode == 's') { /* the peer at the same KEY */
+        if (vr_eval_lookup(&s->runs[r], col->speedup_key, &mine)) return NAN;
+        for (int p = 0; p < s->n; p++)
+            if (is_peer(s, col, p) && !vr_eval_lookup(&s->runs[p], col->speedup_key, &theirs) && theirs == mine)
+                ref = metric(&s->runs[p], "s_per_10s");
+    } else { /* the fastest peer no better on METRIC than the row */
+        char *label = NULL;
+        int better = -1;
+        describe(col->speedup_key, &label, &better);
+        free(label);
+        if (!isfinite(mine = metric(&s->runs[r], col->speedup_key))) return NAN;
+        for (int p = 0; p < s->n; p++) {
+            double t = metric(&s->runs[p], "s_per_10s");
+            theirs = metric(&s->runs[p], col->speedup_key);
+            int no_better = better > 0 ? theirs <= mine : theirs >= mine;
+            if (is_peer(s, col, p) && t > 0 && isfinite(theirs) && no_better && !(t >= ref)) ref = t;
+        }
+    }
+    return ref / own;
+}
+
+/* One --speedup-vs spec: a system, PATTERN@same:KEY or PATTERN@equal:METRIC. */
+static int add_speedup_col(vr_table *t, int *cap, const vr_eval_set *s, char *spec) {
+    char *at = strchr(spec, '@'), mode = 0, key[300];
+    const char *what = NULL;
+    if (at) {
+        *at = 0;
+        if (!strncmp(at + 1, "same:", 5)) mode = 's', what = at + 6;
+        else if (!strncmp(at + 1, "equal:", 6)) mode = 'e', what = at + 7;
+        if (!mode || !*what || !*spec)
+            return vr_fail("--speedup-vs '%s@%s': expected SYSTEM, PATTERN@same:KEY or PATTERN@equal:METRIC", spec,
+                           at + 1);
+    }
+    int sv = -1, n_peers = 0;
+    for (int r = 0; r < s->n; r++) {
+        if (!mode && !strcmp(s->runs[r].system, spec)) sv = r;
+        if (mode && !vr_eval_is_oracle(&s->runs[r]) && !fnmatch(spec, s->runs[r].system, 0)) n_peers++;
+    }
+    if (!mode && sv < 0) return vr_fail("--speedup-vs '%s': no such system in the table", spec);
+    if (!mode && !(metric(&s->runs[sv], "s_per_10s") > 0))
+        return vr_fail("--speedup-vs '%s': its s_per_10s is not measured (%s)", spec, s->runs[sv].path);
+    if (mode && !n_peers) return vr_fail("--speedup-vs '%s@...': no system in the table matches '%s'", spec, spec);
+    int measured;
+    if (mode == 'e' && !key_present(s, what, &measured))
+        return vr_fail("--speedup-vs '%s@equal:%s': no result has the metric '%s'", spec, what, what);
+    char plain[120], wk[120];
+    key_part(spec, plain, sizeof plain);
+    key_part(what ? what : "", wk, sizeof wk);
+    if (!mode) snprintf(key, sizeof key, "speedup_vs_%s", spec);
+    else snprintf(key, sizeof key, "speedup_%s_%s_vs_%s", mode == 's' ? "same" : "equal", wk, plain);
+    int before = t->n_cols, rc = add_col(t, cap, s, key);
+    if (!rc && t->n_cols == before) return vr_fail("--speedup-vs: the results already have a metric '%s'", key);
+    if (rc) return rc;
+    vr_table_col *col = &t->cols[t->n_cols - 1];
+    free(col->label);
+    col->label = NULL;
+    col->better = 1;
+    col->speedup_ref = sv;
+    col->speedup_mode = mode;
+    if (!mode)
+        return asprintf(&col->label, "speedup × vs %s", spec) < 0 ? vr_fail("out of memory") : 0;
+    char *mlabel = NULL;
+    int better = 0;
+    if (mode == 'e' && describe(what, &mlabel, &better)) return -1;
+    /* the label names the group without glob characters (a '*' would turn Markdown into emphasis);
+     * the definition quotes the pattern as code */
+    char name[120];
+    size_t k = 0;
+    for (const char *c = spec; *c && k + 1 < sizeof name; c++)
+        if (!strchr("*?[]", *c)) name[k++] = *c;
+    while (k > 0 && name[k - 1] == '_') k--;
+    name[k] = 0;
+    int ok = (col->speedup_pattern = strdup(spec)) && (col->speedup_key = strdup(what));
+    if (ok && mode == 's')
+        ok = asprintf(&col->label, "speedup × vs %s, same %s", name, what) >= 0 &&
+             asprintf(&col->definition,
+                      "s_per_10s of the system matching `%s` with the same %s as the row, divided by the row's "
+                      "s_per_10s (—: no such system).",
+                      spec, what) >= 0;
+    else if (ok)
+        ok = asprintf(&col->label, "speedup × vs %s at equal or better %s", name, mlabel) >= 0 &&
+             asprintf(&col->definition,
+                      "s_per_10s of the fastest system matching `%s` whose %s is no better than the row's, "
+                      "divided by the row's s_per_10s: how many times faster the row is than %s at equal or "
+                      "better %s (—: every such system is better on %s, or a value is not measured).",
+                      spec, mlabel, name, mlabel, mlabel) >= 0;
+    free(mlabel);
+    return ok ? 0 : vr_fail("out of memory");
 }
 
 int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const char *columns, const char *speedup_vs) {
@@ -516,36 +635,16 @@ int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const 
     free(keys);
     char *refs = speedup_vs && !rc ? strdup(speedup_vs) : NULL, *save = NULL;
     if (speedup_vs && !rc && !(refs && (t->speedup_vs = strdup(speedup_vs)))) rc = vr_fail("out of memory");
-    for (char *name = refs ? strtok_r(refs, ",", &save) : NULL; !rc && name; name = strtok_r(NULL, ",", &save)) {
-        int sv = -1;
-        for (int r = 0; r < s->n; r++)
-            if (!strcmp(s->runs[r].system, name)) sv = r;
-        if (sv < 0) rc = vr_fail("--speedup-vs '%s': no such system in the table", name);
-        else if (!(metric(&s->runs[sv], "s_per_10s") > 0))
-            rc = vr_fail("--speedup-vs '%s': its s_per_10s is not measured (%s)", name, s->runs[sv].path);
-        char key[300];
-        snprintf(key, sizeof key, "speedup_vs_%s", name);
-        int before = t->n_cols;
-        if (!rc && !(rc = add_col(t, &cap, s, key)) && t->n_cols == before)
-            rc = vr_fail("--speedup-vs: the results already have a metric '%s'", key);
-        if (!rc) {
-            vr_table_col *col = &t->cols[t->n_cols - 1];
-            free(col->label);
-            col->better = 1;
-            col->speedup_ref = sv;
-            if (asprintf(&col->label, "speedup × vs %s", name) < 0) rc = vr_fail("out of memory");
-        }
-    }
+    for (char *spec = refs ? strtok_r(refs, ",", &save) : NULL; !rc && spec; spec = strtok_r(NULL, ",", &save))
+        rc = add_speedup_col(t, &cap, s, spec);
     free(refs);
     if (!rc && !(t->v = malloc((size_t)s->n * (t->n_cols ? t->n_cols : 1) * sizeof *t->v))) rc = vr_fail("out of memory");
     for (int r = 0; !rc && r < s->n; r++)
         for (int c = 0; c < t->n_cols; c++) {
-            double x = metric(&s->runs[r], t->cols[c].key);
-            if (t->cols[c].speedup_ref >= 0) {
-                double own = metric(&s->runs[r], "s_per_10s");
-                x = own > 0 ? metric(&s->runs[t->cols[c].speedup_ref], "s_per_10s") / own : NAN;
-            }
-            t->v[(size_t)r * t->n_cols + c] = x;
+            const vr_table_col *col = &t->cols[c];
+            t->v[(size_t)r * t->n_cols + c] = col->speedup_ref >= 0 || col->speedup_mode
+                                                  ? speedup_value(s, col, r)
+                                                  : metric(&s->runs[r], col->key);
         }
     for (int c = 0; !rc && c < t->n_cols; c++) set_decimals(t, c);
     if (rc) vr_table_free(t);
@@ -657,6 +756,7 @@ static void now_utc(char *buf, size_t n) {
 static const char *def_text(const vr_table *t, const vr_table_col *col, int *differs) {
     const char *text = NULL;
     *differs = 0;
+    if (col->definition) return col->definition;
     if (col->speedup_ref >= 0)
         return "s_per_10s of the named system divided by the row's s_per_10s: how many times faster the row generates.";
     for (int i = 0; col->def_key && i < t->set->n; i++) {
@@ -1414,7 +1514,10 @@ static void table_usage(FILE *out) {
             "stdout unless -o; --csv/--json write the same rows.\n\n"
             "  --preset P       the paper's column sets: main, ablation, latency (s_per_10s, rtf, stages, FAD)\n"
             "  --columns K,...  metric keys; 'a|b' takes the first one measured\n"
-            "  --speedup-vs S   add s_per_10s(S) / s_per_10s(row); S may be a comma list (a column each)\n"
+            "  --speedup-vs S   add s_per_10s(S) / s_per_10s(row); S may be a comma list (a column each);\n"
+            "                   PATTERN@same:KEY: against the system matching the glob with the row's KEY\n"
+            "                   (e.g. 'fullseq_dit*@same:eval.steps'); PATTERN@equal:METRIC: against the\n"
+            "                   fastest matching system no better on METRIC (e.g. 'fullseq_dit*@equal:fad_mel')\n"
             "  --plot DIR       gnuplot PNGs: fad_inf_<backbone>.png, metrics.png, latency.png (+ .gp/.dat)\n"
             "  --sweep KEY      also plot metrics against KEY (a metric, or a header eval key such as eval.steps)\n"
             "  --sweep-y M,...  the metrics of --sweep (default every fad_<backbone>)\n"

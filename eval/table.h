@@ -22,7 +22,13 @@
  *   ablation: fad_mel, fad_tagger, FAD∞, kl, is, align_video_music, align_text_music, loris_f1,
  *             tempo_acc1, instrument_acc, pattern_acc
  *   latency:  s_per_10s, rtf, every per-stage key "s_per_10s_<stage>", fad_mel, fad_tagger
- * --speedup-vs S adds "speedup ×" = s_per_10s of S / s_per_10s of the row.
+ * --speedup-vs adds "speedup ×" columns, one per comma-separated spec:
+ *   S                    s_per_10s of system S / s_per_10s of the row;
+ *   PATTERN@same:KEY     against the system matching the glob PATTERN (e.g. fullseq_dit*) whose
+ *                        KEY (e.g. eval.steps) equals the row's;
+ *   PATTERN@equal:METRIC against the fastest PATTERN system whose METRIC (e.g. fad_mel) is no better
+ *                        than the row's: how many times faster the row is at equal or better quality.
+ *   "—" where no system qualifies or a value is not measured.
  *
  * Markdown: the runs' provenance first (command, commit, machine, date — identical values
  * grouped with the systems sharing them — and wall time), then the table (arrows ↓/↑ mark the
@@ -90,7 +96,11 @@ typedef struct vr_table_col {
     int better;     /* -1 lower is better, +1 higher, 0 neither */
     int decimals;   /* Markdown/HTML precision, from the column's magnitude; -1: scientific */
     char *def_key;  /* key of its text in the JSONs' "definitions", or NULL */
-    int speedup_ref; /* a speedup column: the set's row of its reference system; -1 otherwise */
+    int speedup_ref; /* a speedup column against one system: the set's row of it; -1 otherwise */
+    /* a speedup column against a group of systems (--speedup-vs 'PATTERN@same:KEY' or
+     * 'PATTERN@equal:METRIC'): 's' or 'e', else 0; the glob and the key or metric */
+    char speedup_mode, *speedup_pattern, *speedup_key;
+    char *definition; /* its own definition text (speedup columns), or NULL */
 } vr_table_col;
 
 typedef struct vr_table {
@@ -102,8 +112,7 @@ typedef struct vr_table {
 } vr_table;
 
 /* preset: NULL or main|ablation|latency; columns: NULL or "a,b|c"; not both. speedup_vs: NULL or
- * systems of the set with a measured s_per_10s, comma-separated: one speedup column each. 0, or -1
- * + vr_error(). */
+ * comma-separated specs (above): one speedup column each. 0, or -1 + vr_error(). */
 int vr_table_build(vr_table *t, const vr_eval_set *s, const char *preset, const char *columns, const char *speedup_vs);
 void vr_table_free(vr_table *t);
 /* Row r, column c as shown: "1.234", "**1.234**" when bold is asked and it is the column's

@@ -4,7 +4,8 @@
 #      results over them (oracle, oracle_decoded, vrobin, fullseq_dit) written as `vrobin eval` does;
 #   2. table: row order, preset columns, arrows, precision, nulls as —, bold best, provenance and
 #      definitions; the CSV parses (python csv) and holds the same numbers at full precision; the
-#      JSON; a folder holding the table's own JSON; --speedup-vs; refusals: mixed benchmarks, another
+#      JSON; a folder holding the table's own JSON; --speedup-vs (a system, the same-steps and the
+#      equal-FAD group forms); refusals: mixed benchmarks, another
 #      format, a system twice, an unknown column, a bad preset, a metric that is not a number;
 #   3. plots: FAD∞ fit, metric bars, latency bars and a sweep over eval.steps are valid PNGs of
 #      non-trivial size; a sweep over a key that does not vary is refused;
@@ -91,6 +92,12 @@ systems = {
 }
 for name, j in systems.items():
     json.dump(j, open(f"{W}/res/{name}.json", "w"), indent=1)
+# a sampling-step sweep of two systems for the group speedup columns (--speedup-vs PATTERN@...)
+os.makedirs(f"{W}/sweep", exist_ok=True)
+for name, steps, fad, sec in [("fs_2", 2, 4.4, 1.0), ("fs_10", 10, 4.0, 4.0), ("fs_20", 20, 6.0, 8.0),
+                              ("robin_5", 5, 7.0, 0.5), ("robin_10", 10, 3.0, 2.0), ("robin_20", 20, 5.0, 3.0)]:
+    j = run(name, "model", {**base, "fad_mel": fad, "s_per_10s": sec}, lambda c: f"{M}/vrobin_{c}.wav", steps)
+    json.dump(j, open(f"{W}/sweep/{name}.json", "w"), indent=1)
 # bad inputs
 os.makedirs(f"{W}/bad", exist_ok=True)
 j = dict(systems["vrobin"], bench="other", system="vrobin_ood"); json.dump(j, open(f"{W}/bad/ood.json", "w"))
@@ -125,6 +132,26 @@ grep -q '^|:-*|-*:|' t.md && ok "alignment row" || bad "alignment row"
   && grep '^| system ' t2.md | tr -s ' ' | grep -q '| FAD mel ↓ | speedup × vs fullseq_dit ↑ | speedup × vs vrobin ↑ |' \
   && grep '^| fullseq_dit ' t2.md | tr -s ' ' | grep -q '| 1.000 | 0.453 |$' \
   && ok "--speedup-vs a,b: a column per reference" || bad "--speedup-vs a,b: $(cat t2.err t2.md)"
+# group speedups: the fs_* row at the same eval.steps; the fastest fs_* row whose FAD is no better
+"$V" table sweep --columns fad_mel,s_per_10s --speedup-vs 'fs_*@same:eval.steps,fs_*@equal:fad_mel' -o sw.md --csv sw.csv \
+  >/dev/null 2>sw.err || bad "--speedup-vs PATTERN@...: $(cat sw.err)"
+"$PY" - <<'EOF' && ok "--speedup-vs PATTERN@same:KEY and PATTERN@equal:METRIC" || bad "group speedups: $(cat sw.md)"
+import csv
+rows = {r["system"]: r for r in csv.DictReader(open("sw.csv"))}
+same = {k: r["speedup_same_eval_steps_vs_fs"] for k, r in rows.items()}
+equal = {k: r["speedup_equal_fad_mel_vs_fs"] for k, r in rows.items()}
+want_same = {"robin_5": "", "robin_10": 2.0, "robin_20": 8 / 3, "fs_2": 1.0, "fs_10": 1.0, "fs_20": 1.0}
+want_equal = {"robin_5": "", "robin_10": 0.5, "robin_20": 8 / 3, "fs_2": 1.0, "fs_10": 0.25, "fs_20": 1.0}
+for want, got in ((want_same, same), (want_equal, equal)):
+    for k, w in want.items():
+        assert (got[k] == "") if w == "" else abs(float(got[k]) - w) < 1e-12, (k, got[k], w)
+EOF
+grep -q '| speedup × vs fs, same eval.steps ↑ | speedup × vs fs at equal or better FAD mel ↑ |' sw.md \
+  && grep -q 'fastest system matching `fs_\*` whose FAD mel is no better' sw.md \
+  && ok "group speedup labels and definitions" || bad "group speedup labels: $(cat sw.md)"
+expect "--speedup-vs: a pattern matching no system" 1 "no system in the table matches 'zz\*'" -- "$V" table sweep --speedup-vs 'zz*@equal:fad_mel'
+expect "--speedup-vs: an unknown metric" 1 "no result has the metric 'fad_nope'" -- "$V" table sweep --speedup-vs 'fs_*@equal:fad_nope'
+expect "--speedup-vs: an unknown mode" 1 "expected SYSTEM, PATTERN@same:KEY or PATTERN@equal:METRIC" -- "$V" table sweep --speedup-vs 'fs_*@fast:x'
 grep -q '^- command: `vrobin eval configs/eval/fixture.yaml --name oracle` — oracle$' t.md \
   && grep -q '^- commit: `abc1234` — all systems$' t.md && grep -q '^- machine: Test CPU, 2 cores, 8 GiB — all systems$' t.md \
   && grep -q 'vrobin 2026-01-02T03:04:05Z, 40.5 s' t.md && grep -q 'table made by `vrobin table res/vrobin.json' t.md \
