@@ -170,6 +170,10 @@ const cfg_key_spec vr_schema[] = {
      "Arithmetic of the C LocDiT sampler's transformer blocks for generated Video-Robin systems: fp32, or bf16 "
      "(CPUs with AVX512-BF16; vrobin generate --precision).",
      "fp32|bf16"},
+    {"eval.dit_threads", CFG_INT, "1",
+     "1 or 2: the C LocDiT sampler's two CFG branches on one thread or two (same output; vrobin generate "
+     "--dit-threads).",
+     NULL},
     {"eval.cfg_scale", CFG_FLOAT, "0", "Guidance scale for generated systems; 0 = the model's default.", NULL},
     {"eval.batch", CFG_INT, "4", "Clips generated together.", NULL},
     {"eval.tagger", CFG_STRING, "",

@@ -1067,8 +1067,8 @@ static void usage(FILE *f) {
             "Scores one system on a benchmark (eval.manifest: test clips; eval.reference: a disjoint reference set)\n"
             "and the two oracle rows, into <eval.out_dir>/<eval.name>/<system>.{json,csv,md}.\n"
             "  --model M    generate the music with an exported model (vrobin export), batched and resumable,\n"
-            "               into <out>/<system>/ (eval.steps, eval.solver, eval.precision, eval.cfg_scale, eval.seed,\n"
-            "               eval.batch)\n"
+            "               into <out>/<system>/ (eval.steps, eval.solver, eval.precision, eval.dit_threads,\n"
+            "               eval.cfg_scale, eval.seed, eval.batch)\n"
             "  --audio DIR  score DIR/<id>.wav files made by any other system\n"
             "  --name S     the system's name (default: the model file's or the folder's stem)\n"
             "  --oracles    score only the two oracle rows\n"
@@ -1151,6 +1151,8 @@ int vr_cmd_eval(int argc, char **argv) {
         bench_free(&b);
         return 0;
     }
+    if (!rc && model && cfg_int(c, "eval.dit_threads") != 1 && cfg_int(c, "eval.dit_threads") != 2)
+        rc = vr_fail("eval.dit_threads = %lld: expected 1 or 2", (long long)cfg_int(c, "eval.dit_threads"));
     if (!rc && model) {
         snprintf(gen_dir, sizeof gen_dir, "%s/%s", b.dir, system);
         vr_gen_opts go = {.model = model, .manifest = cfg_str(c, "eval.manifest"), .out = gen_dir,
@@ -1158,6 +1160,7 @@ int vr_cmd_eval(int argc, char **argv) {
                           .cfg_scale = cfg_float(c, "eval.cfg_scale"), .seed = (uint64_t)cfg_int(c, "eval.seed"),
                           .solver = strcmp(cfg_str(c, "eval.solver"), "heun") ? DIT_EULER : DIT_HEUN,
                           .bf16 = !strcmp(cfg_str(c, "eval.precision"), "bf16"),
+                          .dit_threads = (int)cfg_int(c, "eval.dit_threads"),
                           .gl_iters = (int)cfg_int(c, "eval.gl_iters"),
                           .max_clips = (int)cfg_int(c, "eval.max_clips")};
         vr_gen_batch_stats gs;

@@ -46,8 +46,10 @@ check '! grep -q "^| \(fullseq_dit\|ar_frames\|retrieval\)  *|" "$T/ablation.md"
 for sys in vrobin_4steps vrobin_8steps fullseq_dit_4steps fullseq_dit_8steps ar_frames; do
     check 'grep -q "^| $sys  *|" "$T/latency.md"' "latency.md has no row '$sys'"
 done
-check 'grep -q "speedup × vs fullseq_dit_8steps" "$T/latency.md" && grep -q "speedup × vs ar_frames" "$T/latency.md"' \
-    "latency.md: no speedup columns (vs fullseq_dit_8steps, vs ar_frames)"
+check 'grep -q "speedup × vs fullseq_dit, same eval.steps" "$T/latency.md" && grep -q "speedup × vs fullseq_dit at equal or better FAD mel" "$T/latency.md" \
+    && grep -q "speedup × vs ar_frames ↑" "$T/latency.md" && grep -q "speedup × vs ar_frames at equal or better FAD mel" "$T/latency.md"' \
+    "latency.md: no speedup columns (vs fullseq_dit at the same steps and at equal FAD, vs ar_frames)"
+check 'grep -q "eval.dit_threads=2" "$T/latency.md"' "latency.md: vrobin not run with its CFG branches on two threads"
 check 'grep -q "own captions" "$T/intent.md" && [ "$(grep -c "^| vrobin  *|" "$T/intent.md")" -eq 2 ]' \
     "intent.md: swapped and own-caption tables"
 for png in plots/main_id/metrics.png plots/main_ood/metrics.png plots/latency/latency.png \
