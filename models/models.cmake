@@ -4,7 +4,7 @@ target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/models/rite.c ${CMAKE_SOURCE_DIR}/models/locdit.c ${CMAKE_SOURCE_DIR}/models/robin.c
   ${CMAKE_SOURCE_DIR}/models/tagger.c ${CMAKE_SOURCE_DIR}/models/contrast.c ${CMAKE_SOURCE_DIR}/models/fullseq.c
   ${CMAKE_SOURCE_DIR}/models/arframe.c
-  ${CMAKE_SOURCE_DIR}/models/locdit_fast.c)
+  ${CMAKE_SOURCE_DIR}/models/locdit_fast.c ${CMAKE_SOURCE_DIR}/models/blocks_fast.c)
 
 if(VROBIN_TESTS)
   # same cache entry as tests/CMakeLists.txt, which may be read after this fragment
@@ -23,6 +23,13 @@ if(VROBIN_TESTS)
   target_link_libraries(test_locdit_fast PRIVATE vrobin_lib)
   add_test(NAME models_locdit_fast COMMAND test_locdit_fast ${CMAKE_SOURCE_DIR}/configs)
   set_tests_properties(models_locdit_fast PROPERTIES LABELS torch)
+
+  # the libtorch-free block steps of the planner and RITE (models/blocks_fast.h) against
+  # nn_block_step: prefilled prefix with padding, causal steps, refusals
+  add_executable(test_blocks_fast ${CMAKE_SOURCE_DIR}/tests/models/test_blocks_fast.c)
+  target_link_libraries(test_blocks_fast PRIVATE vrobin_lib)
+  add_test(NAME models_blocks_fast COMMAND test_blocks_fast)
+  set_tests_properties(models_blocks_fast PROPERTIES LABELS torch)
 
   # parity with the plain-torch reference (tests/python/models_reference.py); a missing module
   # fails the test

@@ -161,3 +161,7 @@ int plan_prefill(const planner *pl, plan_cache *c, const tt_tensor *prefix) {
 tt_tensor *plan_step(const planner *pl, plan_cache *c, const tt_tensor *a, double pos) {
     return nn_norm_fwd(&pl->norm, through_cache(pl, c, audio_tokens(pl, a, &pos, 1)));
 }
+
+tt_tensor *plan_step_fast(const planner *pl, blocks_fast *f, const tt_tensor *a, double pos) {
+    return nn_norm_fwd(&pl->norm, blocks_fast_step_tt(f, audio_tokens(pl, a, &pos, 1)));
+}

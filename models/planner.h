@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "models/encoders.h"
+#include "models/blocks_fast.h"
 #include "models/nn.h"
 
 #ifdef __cplusplus
@@ -72,6 +73,9 @@ void plan_cache_free(plan_cache *c);
 int plan_prefill(const planner *pl, plan_cache *c, const tt_tensor *prefix);
 /* The next audio token: a [B, 1, d] (history encoding) at position pos -> plan [B, 1, d]. */
 tt_tensor *plan_step(const planner *pl, plan_cache *c, const tt_tensor *a, double pos);
+/* plan_step with the blocks in the C kernel f (models/blocks_fast.h: made from pl->blocks, holding
+ * the prefilled cache): the same numbers up to float round-off, without libtorch's per-op cost. */
+tt_tensor *plan_step_fast(const planner *pl, blocks_fast *f, const tt_tensor *a, double pos);
 
 #ifdef __cplusplus
 }

@@ -46,3 +46,9 @@ tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, int
     for (int i = 0; i < r->n_layers; i++) x = nn_block_step(&r->blocks[i], x, &caches[i], 1, NULL);
     return residual(r, q, x);
 }
+
+tt_tensor *rite_step_fast(const rite *r, blocks_fast *f, const tt_tensor *q, int64_t k) {
+    double pos = (double)k;
+    tt_tensor *x = tt_add(q, nn_sinusoid_table(&pos, 1, r->d)); /* [B,1,d] */
+    return residual(r, q, blocks_fast_step_tt(f, x));
+}

@@ -18,6 +18,7 @@
 #ifndef VR_RITE_H
 #define VR_RITE_H
 
+#include "models/blocks_fast.h"
 #include "models/nn.h"
 
 #ifdef __cplusplus
@@ -41,6 +42,9 @@ tt_tensor *rite_fwd(const rite *r, const tt_tensor *q, double p, tt_gen *g);
 /* Generation: caches[n_layers] of capacity P each (nn_kv_cache_init with the model's heads);
  * q [B, 1, d] of patch k -> c_k [B, 1, d]. */
 tt_tensor *rite_step(const rite *r, nn_kv_cache *caches, const tt_tensor *q, int64_t k);
+/* rite_step with the blocks in the C kernel f (models/blocks_fast.h, made from r->blocks): the
+ * same numbers up to float round-off, without libtorch's per-op cost. */
+tt_tensor *rite_step_fast(const rite *r, blocks_fast *f, const tt_tensor *q, int64_t k);
 
 #ifdef __cplusplus
 }

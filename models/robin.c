@@ -334,9 +334,15 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     int ok = Lp >= 0 && (o.no_kv_cache ||
                          (!plan_cache_init(&pc, &r->plan, B, Lp, valid, P) && !plan_prefill(&r->plan, &pc, prefix)));
     for (int i = 0; ok && i < n_rite; i++) ok = !nn_kv_cache_init(&rc[i], B, r->n_heads, d / r->n_heads, P);
-    dit_fast *fast = NULL; /* the C kernel, with the LocDiT weights as they are now */
-    if (ok && !o.torch_dit && tt_get_default_device() == TT_CPU)
+    dit_fast *fast = NULL; /* the C kernels, with the weights as they are now: LocDiT, */
+    blocks_fast *plan_fast = NULL, *rite_fast = NULL; /* the planner's and RITE's blocks */
+    if (ok && !o.torch_dit && tt_get_default_device() == TT_CPU) {
         ok = (fast = dit_fast_new(&r->dit, o.dit_threads, o.dit_bf16 ? DIT_BF16 : DIT_FP32)) != NULL;
+        if (ok && !o.no_kv_cache)
+            ok = (plan_fast = blocks_fast_new(r->plan.blocks, r->plan.n_layers, B, Lp + P)) &&
+                 !blocks_fast_import(plan_fast, pc.kv, Lp, valid);
+        if (ok && n_rite) ok = (rite_fast = blocks_fast_new(r->rite.blocks, n_rite, B, P)) != NULL;
+    }
     double pos[P];
     plan_audio_positions(pos, P, r->use_video ? b->Tv : 0);
     tt_tensor *out = tt_zeros(TT_SHAPE(B, P, F, M), TT_F32);   /* the patches, written as they come */
@@ -353,10 +359,13 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
             c = condition_recomputed(r, prefix, valid, out, k, pos, tm, &t);
         } else {
             tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
-            tt_tensor *h = plan_step(&r->plan, &pc, a, pos[k]);                               /* [B,1,d] */
+            tt_tensor *h = plan_fast ? plan_step_fast(&r->plan, plan_fast, a, pos[k])
+                                     : plan_step(&r->plan, &pc, a, pos[k]); /* [B,1,d] */
             tt_tensor *q = r->use_fsq ? fsq_fwd(&r->fsq, h, NULL) : h;
             t = lap(&tm->planner, t);
-            c = tt_reshape(r->use_rite ? rite_step(&r->rite, rc, q, k) : q, TT_SHAPE(B, d));
+            c = tt_reshape(!r->use_rite ? q : rite_fast ? rite_step_fast(&r->rite, rite_fast, q, k)
+                                                        : rite_step(&r->rite, rc, q, k),
+                           TT_SHAPE(B, d));
             t = lap(&tm->rite, t);
         }
         ok = c && !tt_copy_(tt_select(cs, 1, k), c);
@@ -380,6 +389,8 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     }
     free(valid);
     dit_fast_free(fast);
+    blocks_fast_free(plan_fast);
+    blocks_fast_free(rite_fast);
     if (!o.no_kv_cache) plan_cache_free(&pc);
     for (int i = 0; i < n_rite; i++) nn_kv_cache_free(&rc[i]);
     free(rc);

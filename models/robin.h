@@ -78,8 +78,9 @@ typedef struct robin_gen_opts {
     int no_kv_cache;
     /* Sample LocDiT through libtorch ops (dit_sample) instead of the libtorch-free C kernel
      * (models/locdit_fast.h), which gives the same result up to float round-off (~1e-6) and is
-     * 2.4-4x faster on a 2-core CPU (results/bench/generate_latency.md). With CUDA as the default
-     * device the libtorch path is always taken. */
+     * 2.4-4x faster on a 2-core CPU (results/bench/generate_latency.md); likewise the planner's and
+     * RITE's blocks (plan_step / rite_step instead of models/blocks_fast.h). With CUDA as the
+     * default device the libtorch path is always taken. */
     int torch_dit;
     /* Threads of the C kernel: 2 = the two CFG branches of each step in parallel (the same bits;
      * faster on idle cores, slower when other processes hold them); 0 or 1 = one thread. */

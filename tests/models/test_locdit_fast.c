@@ -5,8 +5,8 @@
  *   for several shapes (the small model's among them; F = 1; heads of odd width): the velocity
  *   vs dit_fwd at several flow times, 20-step guided and 7-step unguided samples vs dit_sample
  *   (max abs error <= 1e-4), bit-identical repeats;
- *   robin_generate on a tiny model, C kernel (the default) vs opts.torch_dit: the whole clip's
- *   latent and conditions agree;
+ *   robin_generate on a tiny model, C kernels (the default: LocDiT, planner and RITE blocks) vs
+ *   opts.torch_dit: the whole clip's latent and conditions agree;
  *   bf16 (on CPUs with AVX512-BF16): the same checks against the fp32 path with a bound relative to
  *   the values (BF16_REL) and a floor that proves the bf16 arithmetic ran; its error is printed;
  *   bad shapes, step counts and parameters are refused with a message naming them; no handle leaks.
@@ -203,10 +203,10 @@ static void test_robin(const char *configs) {
     tt_tensor *x1 = robin_generate(&m, &b, &(robin_gen_opts){.steps = 20, .cfg_scale = 2.0}, g1, &c1);
     tt_tensor *x2 = robin_generate(&m, &b, &(robin_gen_opts){.steps = 20, .cfg_scale = 2.0, .torch_dit = 1}, g2, &c2);
     double ex = x1 && x2 ? max_abs_diff(x1, x2) : INFINITY, ec = c1 && c2 ? max_abs_diff(c1, c2) : INFINITY;
-    CHECK(ex <= TOL && ec <= TOL, "robin_generate, C kernel vs libtorch LocDiT: latents differ by %.2e, conditions "
+    CHECK(ex <= TOL && ec <= TOL, "robin_generate, C kernels vs libtorch: latents differ by %.2e, conditions "
           "by %.2e", ex, ec);
-    printf("robin_generate (tiny, %d clips x %d patches, 20 steps, CFG 2): C kernel vs libtorch LocDiT: latent "
-           "%.2e (max |x| %.2f), conditions %.2e\n", B, P, ex, x1 ? max_abs(x1) : 0, ec);
+    printf("robin_generate (tiny, %d clips x %d patches, 20 steps, CFG 2): C kernels vs libtorch (LocDiT, planner "
+           "and RITE blocks): latent %.2e (max |x| %.2f), conditions %.2e\n", B, P, ex, x1 ? max_abs(x1) : 0, ec);
     if (dit_fast_bf16_supported()) { /* the bf16 kernel through robin_generate: near the fp32 latent */
         tt_gen *g3 = tt_gen_new(7);
         robin_gen_opts ob = {.steps = 20, .cfg_scale = 2.0, .dit_bf16 = 1};
