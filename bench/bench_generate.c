@@ -5,9 +5,10 @@
  *     --seconds S      clip length (default 10: the benchmark clip)
  *     --steps LIST     Euler steps per patch to measure with the KV cache (default 5,10,20,50)
  *     --no-kv LIST     steps to measure without the KV cache (default 5,20)
- *     --fast on|off|both   LocDiT sampling through the C kernel (models/locdit_fast.h: on), the
- *                      libtorch ops (off), or both, one after the other at each step count (default
- *                      both); the KV-cache-off rows use the C kernel unless it is off
+ *     --fast on|off|both   LocDiT sampling and the planner's and RITE's block steps through the C
+ *                      kernels (models/locdit_fast.h, models/blocks_fast.h: on), the libtorch ops
+ *                      (off), or both, one after the other at each step count (default both); the
+ *                      KV-cache-off rows use the C LocDiT kernel unless it is off
  *     --two-threads LIST   steps at which to measure the C kernel with its CFG branches on two
  *                      threads as well (robin_gen_opts.dit_threads = 2; default 20, or none)
  *     --solver S       euler (default) or heun: the LocDiT ODE solver of every row
@@ -34,7 +35,8 @@
  * time; decoder = Griffin-Lim (32 iterations) + loudness normalisation; mux = the music as AAC
  * into a copy of the video (picture stream copied). "KV cache off" recomputes the planner over
  * prefix + whole audio history and RITE over all plans for every patch (robin_gen_opts.no_kv_cache).
- * "LocDiT libtorch" samples through dit_sample's libtorch ops instead of the C kernel
+ * "LocDiT libtorch" samples through dit_sample's libtorch ops instead of the C kernel, and steps
+ * the planner and RITE through libtorch's nn_block_step instead of models/blocks_fast.h
  * (robin_gen_opts.torch_dit).
  * Threads: runtime.torch_threads / runtime.blas_threads of CONFIG, as `vrobin generate` sets them.
  */
@@ -447,7 +449,9 @@ int main(int argc, char **argv) {
                "encoders + prefix prefill + %lld planner steps + FSQ; RITE = its steps; LocDiT = Euler sampling with "
                "CFG, through the libtorch-free C kernel (`models/locdit_fast.h`: packed-weight GEMM + fused loops, "
                "the default; \"2 threads\": its two CFG branches on two threads, `robin_gen_opts.dit_threads`) or "
-               "through libtorch ops (`dit_sample`, `robin_gen_opts.torch_dit`); total = wall time of "
+               "through libtorch ops (`dit_sample`, `robin_gen_opts.torch_dit`); the planner's and RITE's block "
+               "steps go through the C kernel of `models/blocks_fast.h` on the C path and through libtorch on the "
+               "libtorch path; total = wall time of "
                "the whole pipeline, including the model's small copies outside these stages. RTF = seconds per second "
                "of music. LocDiT ms / step = one Euler step of one patch (both CFG branches in one batch): the same "
                "work in every row of a path, so where it differs between rows, the other load on the machine changed "
