@@ -67,6 +67,7 @@ typedef struct bench {
     const char *name;
     char dir[PATH_MAX];       /* <out_dir>/<name> */
     char command[4096];
+    const char *model, *audio; /* the system's --model export or --audio folder (header eval.model / eval.audio) */
     vr_manifest *test, *ref;
     clip_truth *clips;
     int n;
@@ -774,6 +775,8 @@ static cJSON *definitions_json(void) {
     return d;
 }
 
+static void add_path(cJSON *o, const char *name, const char *path);
+
 static cJSON *header_json(const bench *b, double wall) {
     cJSON *h = cJSON_CreateObject();
     char machine[512], date[64];
@@ -788,7 +791,11 @@ static cJSON *header_json(const bench *b, double wall) {
     char *cj = cfg_to_json(b->c);
     cJSON *all = cj ? cJSON_Parse(cj) : NULL, *ev = all ? cJSON_GetObjectItemCaseSensitive(all, "eval") : NULL;
     free(cj);
-    cJSON_AddItemToObject(h, "eval", ev ? cJSON_Duplicate(ev, 1) : cJSON_CreateObject());
+    cJSON *eh = ev ? cJSON_Duplicate(ev, 1) : cJSON_CreateObject();
+    /* what was scored, so tables can group rows by it (vrobin table --group eval.model) */
+    if (b->model) add_path(eh, "model", b->model);
+    if (b->audio) add_path(eh, "audio", b->audio);
+    cJSON_AddItemToObject(h, "eval", eh);
     cJSON_Delete(all);
     return h;
 }
@@ -1146,6 +1153,7 @@ int vr_cmd_eval(int argc, char **argv) {
 
     char gen_dir[PATH_MAX];
     snprintf(gen_dir, sizeof gen_dir, "%s", audio ? audio : "");
+    b.model = model, b.audio = audio; /* the system's header names them; the oracle rows' above do not */
     if (!rc && oracles_only) {
         VR_INFO("eval: oracle rows of %s in %s (%.1f s)", b.name, b.dir, vr_now() - t0);
         bench_free(&b);

@@ -7,13 +7,13 @@
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
 . "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
+. "$(dirname "$0")/../synth_tiny.sh" # synth_tiny_data
 
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 export VROBIN_LOG=warn
 
 # ---- a tiny trained model ----
-"$VROBIN" data synth tiny synth --jobs 2 >log.txt 2>&1 &&
-"$VROBIN" data build "$SRC/configs/data/synth_tiny.yaml" data.keep_frames=false data.jobs=2 >>log.txt 2>&1 &&
+synth_tiny_data "$VROBIN" "$SRC" || { echo "0 passed, 1 failed"; exit 1; }
 "$VROBIN" train "$SRC/configs/experiments/synth_tiny_stage1.yaml" train.steps=6 train.warmup_steps=2 >>log.txt 2>&1 &&
 "$VROBIN" train "$SRC/configs/experiments/synth_tiny_stage2.yaml" train.steps=6 train.warmup_steps=2 >>log.txt 2>&1 &&
 "$VROBIN" export runs/synth_tiny_stage2 -o robin.safetensors >>log.txt 2>&1 ||
@@ -61,6 +61,9 @@ for s, r in rows.items():
     assert len(pts["n"]) == len(pts["fad"]) >= 2
     row = list(csv.DictReader(open(f"{d}/{s}.csv")))
     assert len(row) == 1 and row[0]["system"] == s and abs(float(row[0]["fad_mel"]) - m["fad_mel"]) <= 1e-5 * m["fad_mel"] + 1e-9
+# the header names what was scored (vrobin table --group eval.model); the oracle rows name no model
+assert rows["robin"]["header"]["eval"]["model"].endswith("/robin.safetensors"), rows["robin"]["header"]["eval"]
+assert "model" not in rows["oracle"]["header"]["eval"] and "audio" not in rows["oracle"]["header"]["eval"]
 # the ground truth is much closer to the (same-distribution) reference than a 6-step model's noise
 assert rows["oracle"]["metrics"]["fad_mel"] < rows["robin"]["metrics"]["fad_mel"], \
     (rows["oracle"]["metrics"]["fad_mel"], rows["robin"]["metrics"]["fad_mel"])
@@ -108,6 +111,10 @@ check '[ $? -eq 0 ] && [ -s $B/other.json ]' "eval --audio failed: $(cat err.txt
 import json, sys
 a, b = (json.load(open('$B/%s.json' % s))['metrics']['fad_mel'] for s in ('robin', 'other'))
 sys.exit(abs(a - b) > 1e-9 * max(a, 1))" || bad "the same files scored as --audio give another FAD"
+"$PY" -c "
+import json, sys
+e = json.load(open('$B/other.json'))['header']['eval']
+sys.exit(not (e['audio'].endswith('/other') and 'model' not in e))" || bad "the --audio result's header does not name its folder"
 
 # ---- refused inputs ----
 FIRST=$(ls other | head -1) ID=${FIRST%.wav}
