@@ -9,10 +9,11 @@
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
 . "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
+. "$(dirname "$0")/../synth_tiny.sh" # synth_tiny_data
 
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 export VROBIN_LOG=warn
-"$VROBIN" data synth tiny synth --jobs 2 >log.txt 2>&1 || { cat log.txt; echo "0 passed, 1 failed"; exit 1; }
+synth_tiny_data "$VROBIN" "$SRC" 0 || { echo "0 passed, 1 failed"; exit 1; }
 "$VROBIN" retrieve --help >/dev/null 2>&1 || { echo "FAIL: '$VROBIN retrieve' is not a command"; echo "0 passed, 1 failed"; exit 1; }
 N=$(grep -c . synth/test-id.jsonl)
 

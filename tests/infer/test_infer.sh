@@ -8,13 +8,13 @@
 VROBIN=$1 SRC=$2 W=$3 PY=$4
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] && [ -n "$PY" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR PYTHON"; exit 2; }
 . "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
+. "$(dirname "$0")/../synth_tiny.sh" # synth_tiny_data
 
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 export VROBIN_LOG=warn
 
 # ---- a tiny trained model ----
-"$VROBIN" data synth tiny synth --jobs 2 >log.txt 2>&1 || { cat log.txt; echo "0 passed, 1 failed"; exit 1; }
-"$VROBIN" data build "$SRC/configs/data/synth_tiny.yaml" data.keep_frames=false data.jobs=2 >>log.txt 2>&1 &&
+synth_tiny_data "$VROBIN" "$SRC" || { echo "0 passed, 1 failed"; exit 1; }
 "$VROBIN" train "$SRC/configs/experiments/synth_tiny_stage1.yaml" train.steps=8 train.warmup_steps=2 >>log.txt 2>&1 &&
 "$VROBIN" train "$SRC/configs/experiments/synth_tiny_stage2.yaml" train.steps=8 train.warmup_steps=2 >>log.txt 2>&1 ||
     { cat log.txt; echo "0 passed, 1 failed"; exit 1; }

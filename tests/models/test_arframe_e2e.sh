@@ -8,6 +8,7 @@
 VROBIN=$1 SRC=$2 W=$3
 [ -x "$VROBIN" ] && [ -d "$SRC" ] && [ -n "$W" ] || { echo "usage: $0 VROBIN SOURCE_DIR WORK_DIR"; exit 2; }
 . "$(dirname "$0")/../check.sh" # PASS/FAIL counters: ok, bad, check
+. "$(dirname "$0")/../synth_tiny.sh" # synth_tiny_data
 near() { awk -v a="$1" -v b="$2" -v e="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= e) }'; }
 dur() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
 
@@ -17,8 +18,7 @@ export VROBIN_LOG=warn
 # ---- a tiny trained baseline: the experiment configs, shrunk ----
 SMALL="data.shards=[shards/train-00000.h5] model.d_model=32 model.n_heads=2 model.planner_layers=2 model.text_layers=1
        train.steps=6 train.warmup_steps=2 train.batch_size=4 train.ckpt_every=6"
-"$VROBIN" data synth tiny synth --jobs 2 >log.txt 2>&1 &&
-"$VROBIN" data build "$SRC/configs/data/synth_tiny.yaml" data.keep_frames=false data.jobs=2 >>log.txt 2>&1 &&
+synth_tiny_data "$VROBIN" "$SRC" || { echo "0 passed, 1 failed"; exit 1; }
 "$VROBIN" train "$SRC/configs/experiments/synth_ar_stage1.yaml" $SMALL >>log.txt 2>&1 &&
 "$VROBIN" train "$SRC/configs/experiments/synth_ar.yaml" $SMALL >>log.txt 2>&1 ||
     { cat log.txt; echo "0 passed, 1 failed"; exit 1; }

@@ -15,8 +15,8 @@ pass=0; fail=0
 ok()  { pass=$((pass+1)); echo "ok   $*"; }
 bad() { fail=$((fail+1)); echo "FAIL $*"; }
 
-"$V" data synth tiny synth --jobs 2 >/dev/null 2>&1
-"$V" data build "$REPO/configs/data/synth_tiny.yaml" data.keep_frames=false >/dev/null 2>&1
+. "$REPO/tests/synth_tiny.sh" # synth_tiny_data
+synth_tiny_data "$V" "$REPO"
 S1="$REPO/configs/experiments/synth_tiny_stage1.yaml"
 # 20 steps, checkpoint at 10, killed after 15; the sanitizer pass (VROBIN_TEST_SANITIZED=1) walks the
 # same code paths in half the steps (its Release twin holds the 20-step trajectory)
