@@ -1334,7 +1334,10 @@ static int cmp_pt(const void *a, const void *b) {
 static void group_of(const vr_eval_run *r, const char *key, char *out, size_t n) {
     const cJSON *v = key ? lookup_item(r, key) : NULL;
     if (!key) snprintf(out, n, "systems");
-    else if (cJSON_IsString(v)) snprintf(out, n, "%s", v->valuestring);
+    else if (cJSON_IsString(v) && strchr(v->valuestring, '/')) { /* a path (eval.model): its file's stem */
+        const char *base = strrchr(v->valuestring, '/') + 1, *dot = strrchr(base, '.');
+        snprintf(out, n, "%.*s", (int)(dot && dot > base ? dot - base : (int)strlen(base)), base);
+    } else if (cJSON_IsString(v)) snprintf(out, n, "%s", v->valuestring);
     else if (cJSON_IsNumber(v)) snprintf(out, n, "%s = %g", key, v->valuedouble);
     else if (!v) snprintf(out, n, "%s absent", key);
     else {

@@ -97,6 +97,7 @@ os.makedirs(f"{W}/sweep", exist_ok=True)
 for name, steps, fad, sec in [("fs_2", 2, 4.4, 1.0), ("fs_10", 10, 4.0, 4.0), ("fs_20", 20, 6.0, 8.0),
                               ("robin_5", 5, 7.0, 0.5), ("robin_10", 10, 3.0, 2.0), ("robin_20", 20, 5.0, 3.0)]:
     j = run(name, "model", {**base, "fad_mel": fad, "s_per_10s": sec}, lambda c: f"{M}/vrobin_{c}.wav", steps)
+    j["header"]["eval"]["model"] = f"/data/models/{name.split('_')[0]}.safetensors"
     json.dump(j, open(f"{W}/sweep/{name}.json", "w"), indent=1)
 # bad inputs
 os.makedirs(f"{W}/bad", exist_ok=True)
@@ -149,6 +150,10 @@ EOF
 grep -q '| speedup × vs fs, same eval.steps ↑ | speedup × vs fs at equal or better FAD mel ↑ |' sw.md \
   && grep -q 'fastest system matching `fs_\*` whose FAD mel is no better' sw.md \
   && ok "group speedup labels and definitions" || bad "group speedup labels: $(cat sw.md)"
+"$V" table sweep --columns fad_mel --plot swp --sweep eval.steps --sweep-y fad_mel --group eval.model >/dev/null 2>swp.err \
+  && grep -q "title 'robin'" swp/sweep_eval.steps_fad_mel.gp && grep -q "title 'fs'" swp/sweep_eval.steps_fad_mel.gp \
+  && ! grep -q "/data/models" swp/sweep_eval.steps_fad_mel.gp \
+  && ok "--group eval.model: one curve per export, named by its file's stem" || bad "--group eval.model: $(cat swp.err; grep title swp/*.gp)"
 expect "--speedup-vs: a pattern matching no system" 1 "no system in the table matches 'zz\*'" -- "$V" table sweep --speedup-vs 'zz*@equal:fad_mel'
 expect "--speedup-vs: an unknown metric" 1 "no result has the metric 'fad_nope'" -- "$V" table sweep --speedup-vs 'fs_*@equal:fad_nope'
 expect "--speedup-vs: an unknown mode" 1 "expected SYSTEM, PATTERN@same:KEY or PATTERN@equal:METRIC" -- "$V" table sweep --speedup-vs 'fs_*@fast:x'
