@@ -9,5 +9,7 @@ set xlabel 'eval.steps'
 set ylabel 'FAD mel ↓'
 set key outside right top
 set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.05
-plot 'sweep_eval.steps_fad_mel.dat' index 0 using 1:2 with linespoints pt 7 lw 2 lc rgb '#1f77b4' title 'eval.model absent', '' index 0 using 1:2:3 with labels offset 0,0.9 font ',8' notitle, 78.060449040905041 with lines dt 2 lw 2 lc rgb '#555555' title 'oracle', 76.451934384436996 with lines dt 2 lw 2 lc rgb '#aaaaaa' title 'oracle_decoded'
+plot 'sweep_eval.steps_fad_mel.dat' index 0 using 1:2 with linespoints pt 7 lw 2 lc rgb '#1f77b4' title 'ar_frames', '' index 0 using 1:2:3 with labels offset 0,0.9 font ',8' notitle, \
+  'sweep_eval.steps_fad_mel.dat' index 1 using 1:2 with linespoints pt 7 lw 2 lc rgb '#ff7f0e' title 'fullseq_dit_lr3', '' index 1 using 1:2:3 with labels offset 0,0.9 font ',8' notitle, \
+  'sweep_eval.steps_fad_mel.dat' index 2 using 1:2 with linespoints pt 7 lw 2 lc rgb '#2ca02c' title 'vrobin_stage2_lr3', '' index 2 using 1:2:3 with labels offset 0,0.9 font ',8' notitle, 78.060449040905041 with lines dt 2 lw 2 lc rgb '#555555' title 'oracle', 76.451934384436996 with lines dt 2 lw 2 lc rgb '#aaaaaa' title 'oracle_decoded'
 set output
