@@ -138,7 +138,7 @@ L += ["Batch 8: eight copies of the clip (sampling seeds 1..8) through the model
       "under planner. Its and fullseq_dit's \"speedup vs Python\" compare other models with vrobin's Python peer. "
       "bf16: \"C kernel, bf16\" computes the LocDiT blocks' projections with bf16 weights and inputs and fp32 sums "
       "(AVX512-BF16 `vdpbf16ps`, `vrobin generate --precision bf16`; the input/output layers, adaLN, LayerNorm, softmax "
-      "and the residual stream stay fp32; planner and RITE are the fp32 libtorch path in every C row); \"Python peer, "
+      "and the residual stream stay fp32; planner and RITE run in fp32 in every row, through the C block kernel `models/blocks_fast.h` in the C kernel rows and through libtorch ops in \"C, libtorch ops\"); \"Python peer, "
       "bf16 autocast\" runs the peer under `torch.autocast(cpu, bfloat16)`. Their \"max abs diff vs C\" is the "
       "largest difference of the whole 10-s latent (normalised, |x| up to ~7) from the fp32 C kernel's: errors made "
       "in one patch carry into the next through the autoregression.", ""]
