@@ -84,8 +84,9 @@ blocks_fast *blocks_fast_new(const nn_block *blocks, int n_layers, int64_t B, in
     blocks_fast *f = calloc(1, sizeof *f);
     if (!f) return tt_fail("blocks_fast_new: out of memory");
     f->n_layers = n_layers, f->d = d, f->H = H, f->D = d / H, f->hidden = hidden, f->B = B, f->cap = cap;
-    size_t per_layer = 4 * (size_t)d + 4 * (size_t)d * d + 3 * (size_t)d + (size_t)d * d + (size_t)d +
-                       2 * (size_t)hidden * d + (size_t)hidden + (size_t)d;
+    /* norms (w, b) x 2, qkv [3d, d] + [3d], proj [d, d] + [d], fc [hidden, d] + [hidden], out [d, hidden] + [d] */
+    size_t per_layer = 4 * (size_t)d + 3 * (size_t)d * d + 3 * (size_t)d + (size_t)d * d + (size_t)d +
+                       (size_t)hidden * d + (size_t)hidden + (size_t)d * hidden + (size_t)d;
     size_t cache_per = (size_t)B * cap * d; /* k or v of one layer */
     size_t work = (size_t)B * (2 * d + 3 * d + d + hidden) + (size_t)cap;
     f->layers = calloc((size_t)n_layers, sizeof *f->layers);
