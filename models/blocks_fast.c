@@ -145,7 +145,7 @@ int blocks_fast_import(blocks_fast *f, const nn_kv_cache *kv, int64_t len, const
                            i, (long long)c->len, (long long)tt_size(c->k, 0), (long long)tt_size(c->k, 1),
                            (long long)tt_size(c->k, 3), (long long)len, (long long)B, (long long)H, (long long)D),
                    -1;
-        for (int kv_i = 0; kv_i < 2; kv_i++) {
+        for (int kv_i = 0; len > 0 && kv_i < 2; kv_i++) { /* (an empty slice has no data pointer) */
             tt_scope_begin();
             tt_tensor *src = tt_contiguous(tt_to_dtype(tt_slice(kv_i ? c->v : c->k, 2, 0, len, 1), TT_F32));
             float *dst = kv_i ? f->layers[i].v : f->layers[i].k;
