@@ -33,21 +33,11 @@ struct blocks_fast {
     float *x, *h, *qkv, *att, *hid, *p; /* work rows */
 };
 
-/* Copy parameter t ([rows, cols], or [cols] when rows is 0) into dst as f32. */
+/* Copy parameter blocks.<layer>.<what> ([rows, cols], or [cols] when rows is 0) into dst as f32. */
 static int copy_param(float *dst, const tt_tensor *t, int64_t rows, int64_t cols, const char *what, int layer) {
-    int nd = t ? tt_ndim(t) : 0;
-    int ok = t && (rows ? nd == 2 && tt_size(t, 0) == rows && tt_size(t, 1) == cols : nd == 1 && tt_size(t, 0) == cols);
-    if (!ok) {
-        char *desc = t ? tt_describe(t) : NULL;
-        tt_fail("blocks_fast_new: block %d's %s is %s, expected [%lld%s%lld]", layer, what, desc ? desc : "missing",
-                (long long)(rows ? rows : cols), rows ? ", " : "", (long long)(rows ? cols : 0));
-        free(desc);
-        return -1;
-    }
-    tt_scope_begin();
-    int rc = tt_to_data(tt_to_dtype(t, TT_F32), dst, (size_t)(rows ? rows : 1) * cols * sizeof *dst);
-    tt_scope_end();
-    return rc;
+    char name[160];
+    snprintf(name, sizeof name, "blocks.%d.%s", layer, what);
+    return nn_param_to_host(dst, t, rows, cols, "blocks_fast_new", name);
 }
 
 /* The next [rows, cols] floats of the arena *w, filled from t; NULL (and nothing taken) when t is

@@ -272,22 +272,11 @@ static void gemm_w(fast_work *w, const float *x, int n, const packed *p, float *
 
 /* ---- construction ---- */
 
-/* Copy parameter t ([rows, cols], or [cols] when rows is 0) into dst as f32. */
+/* Copy parameter dit.<name> ([rows, cols], or [cols] when rows is 0) into dst as f32. */
 static int copy_param(float *dst, const tt_tensor *t, int64_t rows, int64_t cols, const char *name) {
-    int nd = tt_ndim(t);
-    int ok = t && (rows ? nd == 2 && tt_size(t, 0) == rows && tt_size(t, 1) == cols : nd == 1 && tt_size(t, 0) == cols);
-    if (!ok) {
-        char *desc = t ? tt_describe(t) : NULL, want[64];
-        if (rows) snprintf(want, sizeof want, "[%lld, %lld]", (long long)rows, (long long)cols);
-        else snprintf(want, sizeof want, "[%lld]", (long long)cols);
-        tt_fail("dit_fast_new: parameter dit.%s is %s, expected %s", name, desc ? desc : "missing", want);
-        free(desc);
-        return -1;
-    }
-    tt_scope_begin();
-    int rc = tt_to_data(tt_to_dtype(t, TT_F32), dst, (size_t)(rows ? rows : 1) * cols * sizeof *dst);
-    tt_scope_end();
-    return rc;
+    char full[160];
+    snprintf(full, sizeof full, "dit.%s", name);
+    return nn_param_to_host(dst, t, rows, cols, "dit_fast_new", full);
 }
 
 /* The next [rows, cols] floats of the weight arena *w, filled from t (unless an earlier copy failed). */

@@ -128,6 +128,23 @@ int nn_block_bind(nn_block *b, tt_params *p, const char *prefix, int n_heads, in
 
 tt_tensor *nn_linear_fwd(const nn_linear *l, const tt_tensor *x) { return tt_linear(x, l->w, l->b); }
 
+int nn_param_to_host(float *dst, const tt_tensor *t, int64_t rows, int64_t cols, const char *who, const char *name) {
+    int nd = t ? tt_ndim(t) : 0;
+    int ok = t && (rows ? nd == 2 && tt_size(t, 0) == rows && tt_size(t, 1) == cols : nd == 1 && tt_size(t, 0) == cols);
+    if (!ok) {
+        char *desc = t ? tt_describe(t) : NULL, want[64];
+        if (rows) snprintf(want, sizeof want, "[%lld, %lld]", (long long)rows, (long long)cols);
+        else snprintf(want, sizeof want, "[%lld]", (long long)cols);
+        tt_fail("%s: parameter %s is %s, expected %s", who, name, desc ? desc : "missing", want);
+        free(desc);
+        return -1;
+    }
+    tt_scope_begin();
+    int rc = tt_to_data(tt_to_dtype(t, TT_F32), dst, (size_t)(rows ? rows : 1) * cols * sizeof *dst);
+    tt_scope_end();
+    return rc;
+}
+
 tt_tensor *nn_norm_fwd(const nn_norm *n, const tt_tensor *x) {
     return n->rms ? tt_rms_norm(x, n->w, n->eps) : tt_layer_norm(x, n->w, n->b, n->eps);
 }

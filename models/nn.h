@@ -66,6 +66,11 @@ int nn_attention_bind(nn_attention *a, tt_params *p, const char *prefix, int n_h
 int nn_mlp_bind(nn_mlp *m, tt_params *p, const char *prefix);
 int nn_block_bind(nn_block *b, tt_params *p, const char *prefix, int n_heads, int rms);
 
+/* Copy parameter t ([rows, cols], or [cols] when rows is 0) to host memory dst as f32 (the C
+ * inference kernels' weights). A missing or other-shaped t: -1 with tt_last_error() "<who>:
+ * parameter <name> is <shape>, expected [rows, cols]". */
+int nn_param_to_host(float *dst, const tt_tensor *t, int64_t rows, int64_t cols, const char *who, const char *name);
+
 tt_tensor *nn_linear_fwd(const nn_linear *l, const tt_tensor *x);
 tt_tensor *nn_norm_fwd(const nn_norm *n, const tt_tensor *x);
 /* mask: optional (bool, true = attend, broadcastable to [B, H, T, T]). */

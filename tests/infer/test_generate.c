@@ -24,6 +24,7 @@
 #include "models/robin.h"
 #define CHECK_DETAIL() tt_last_error()
 #include "tests/check.h"
+#include "tests/tt_testing.h"
 
 enum { M = 16, F = 5, DV = 31, MAXT = 32 };
 
@@ -41,28 +42,6 @@ static cfg *tiny_config(void) {
         exit(1);
     }
     return c;
-}
-
-/* A trained model has no zero weights: add N(0, std) to every parameter. */
-static void perturb(vr_model *m, double std, uint64_t seed) {
-    tt_gen *g = tt_gen_new(seed);
-    tt_scope_begin();
-    for (int i = 0; i < tt_params_count(m->params); i++) {
-        tt_tensor *p = tt_params_at(m->params, i);
-        int64_t shape[8];
-        int nd = tt_shape(p, shape, 8);
-        tt_add_(p, tt_randn(g, shape, nd, TT_F32), std);
-    }
-    tt_scope_end();
-    tt_gen_free(g);
-}
-
-static double max_abs_diff(const tt_tensor *a, const tt_tensor *b) {
-    double v = INFINITY;
-    tt_scope_begin();
-    tt_item(tt_max_all(tt_abs(tt_sub(a, b))), &v);
-    tt_scope_end();
-    return v;
 }
 
 /* ---- batches made by hand ---- */
@@ -145,9 +124,9 @@ static void test_history(vr_model *m) {
 
     /* the conditions used, history patches included, are the teacher-forced ones on the result */
     tt_tensor *tf = robin_condition(m, &cb.b, x1);
-    double e = tf ? max_abs_diff(tf, c1) : INFINITY;
+    double e = tf ? tt_test_max_abs_diff(tf, c1) : INFINITY;
     CHECK(e <= 1e-5, "history: conditions vs robin_condition on history + generated: %.2e", e);
-    e = tf ? max_abs_diff(tt_slice(tf, 1, 0, H + 1, 1), tt_slice(c1, 1, 0, H + 1, 1)) : INFINITY;
+    e = tf ? tt_test_max_abs_diff(tt_slice(tf, 1, 0, H + 1, 1), tt_slice(c1, 1, 0, H + 1, 1)) : INFINITY;
     CHECK(e <= 1e-5, "history: c_0..c_H (read the history) match teacher forcing: %.2e", e);
 
     /* another history: other conditions from c_1 on (c_0 sees only the prefix), other music */
@@ -157,10 +136,10 @@ static void test_history(vr_model *m) {
     tt_tensor *x2 = robin_generate(m, &cb.b, &o, NULL, &c2);
     CHECK(x2 && c2, "history 2 generates");
     if (!x2 || !c2) goto out;
-    CHECK(max_abs_diff(tt_select(c1, 1, 0), tt_select(c2, 1, 0)) == 0, "c_0 does not depend on the history");
-    CHECK(max_abs_diff(tt_slice(c1, 1, 1, H + 1, 1), tt_slice(c2, 1, 1, H + 1, 1)) > 1e-3,
+    CHECK(tt_test_max_abs_diff(tt_select(c1, 1, 0), tt_select(c2, 1, 0)) == 0, "c_0 does not depend on the history");
+    CHECK(tt_test_max_abs_diff(tt_slice(c1, 1, 1, H + 1, 1), tt_slice(c2, 1, 1, H + 1, 1)) > 1e-3,
           "c_1..c_H depend on the history");
-    CHECK(max_abs_diff(tt_slice(x1, 1, H * F, T, 1), tt_slice(x2, 1, H * F, T, 1)) > 1e-3,
+    CHECK(tt_test_max_abs_diff(tt_slice(x1, 1, H * F, T, 1), tt_slice(x2, 1, H * F, T, 1)) > 1e-3,
           "the continuation depends on the history");
 
     /* same history, same generators: the same bits */
@@ -180,7 +159,7 @@ static void test_history(vr_model *m) {
     o.clip_gens = g4;
     o.no_kv_cache = 1;
     tt_tensor *c4 = NULL, *x4 = robin_generate(m, &cb.b, &o, NULL, &c4);
-    double ex = x4 ? max_abs_diff(x1, x4) : INFINITY, ec = c4 ? max_abs_diff(c1, c4) : INFINITY;
+    double ex = x4 ? tt_test_max_abs_diff(x1, x4) : INFINITY, ec = c4 ? tt_test_max_abs_diff(c1, c4) : INFINITY;
     CHECK(ec <= 1e-5 && ex <= 1e-4, "no KV cache: conditions differ by %.2e, latents by %.2e", ec, ex);
     printf("no KV cache vs KV cache: conditions %.2e, latents %.2e\n", ec, ex);
 
@@ -190,7 +169,7 @@ static void test_history(vr_model *m) {
     tt_tensor *x5 = robin_generate(m, &cb.b, &(robin_gen_opts){.steps = 2, .history = full, .clip_gens = g1,
                                                                 .on_patch = count_patch, .ctx = &n_patches},
                                    NULL, NULL);
-    CHECK(x5 && max_abs_diff(x5, full) == 0 && n_patches == 0, "H = P: returns the history, samples nothing (%d)",
+    CHECK(x5 && tt_test_max_abs_diff(x5, full) == 0 && n_patches == 0, "H = P: returns the history, samples nothing (%d)",
           n_patches);
 out:
     free_gens(g1, B);
@@ -215,7 +194,7 @@ static void test_batch_independence(vr_model *m) {
     tt_tensor *x1 = robin_generate(m, &one.b,
                                    &(robin_gen_opts){.steps = 3, .history = tt_slice(hist, 0, 2, 3, 1), .clip_gens = g1},
                                    NULL, NULL);
-    double e = xa && x1 ? max_abs_diff(tt_slice(xa, 0, 2, 3, 1), x1) : INFINITY;
+    double e = xa && x1 ? tt_test_max_abs_diff(tt_slice(xa, 0, 2, 3, 1), x1) : INFINITY;
     /* not bit-exact: batched matmuls and the longer padded caption sum in another order */
     CHECK(e <= 1e-4, "clip c alone vs in a batch of 4: latents differ by %.2e", e);
     printf("batch 1 vs batch 4 (robin_generate, per-clip generators): max |diff| %.2e\n", e);
@@ -354,7 +333,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "generator: %s\n", vr_error());
         return 1;
     }
-    perturb(&g.m, 0.05, 6);
+    tt_test_perturb(g.m.params, 0.05, 6);
     test_history(&g.m);
     test_batch_independence(&g.m);
     test_bad_inputs(&g.m);

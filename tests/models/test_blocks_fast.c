@@ -6,8 +6,8 @@
  *   practice ~1e-6) in several shapes (the small planner's among them; LayerNorm and RMSNorm;
  *   heads of odd width; B = 1..3);
  *   RITE-like: causal steps from an empty cache;
- *   a repeat gives the same bits; a full cache, a bad import and bad sizes are refused with a
- *   message; no handle leaks. (robin_generate with these kernels inside: test_locdit_fast.)
+ *   a repeat gives the same bits; a full cache, a bad import, bad sizes and a block of another
+ *   shape are refused with a message; no handle leaks. (robin_generate with these kernels inside: test_locdit_fast.)
  *
  * usage: test_blocks_fast
  */
@@ -19,29 +19,9 @@
 #include "models/blocks_fast.h"
 #define CHECK_DETAIL() tt_last_error()
 #include "tests/check.h"
+#include "tests/tt_testing.h"
 
 static const double TOL = 1e-4;
-
-static double max_abs_diff(const tt_tensor *a, const tt_tensor *b) {
-    double v = INFINITY;
-    tt_scope_begin();
-    tt_item(tt_max_all(tt_abs(tt_sub(a, b))), &v);
-    tt_scope_end();
-    return v;
-}
-
-static void perturb(tt_params *p, double std, uint64_t seed) {
-    tt_gen *g = tt_gen_new(seed);
-    tt_scope_begin();
-    for (int i = 0; i < tt_params_count(p); i++) {
-        tt_tensor *t = tt_params_at(p, i);
-        int64_t shape[8];
-        int nd = tt_shape(t, shape, 8);
-        tt_add_(t, tt_randn(g, shape, nd, TT_F32), std);
-    }
-    tt_scope_end();
-    tt_gen_free(g);
-}
 
 typedef struct shape {
     int d, heads, layers, B, Lp, steps, rms;
@@ -60,7 +40,7 @@ static void test_shape(shape s, uint64_t seed) {
     }
     CHECK(ok, "nn_block_init d %d", s.d);
     if (!ok) return;
-    perturb(p, 0.5 / sqrt(s.d), seed + 1);
+    tt_test_perturb(p, 0.5 / sqrt(s.d), seed + 1);
     int64_t B = s.B, Lp = s.Lp, cap = Lp + s.steps, d = s.d, D = d / s.heads;
     tt_no_grad_begin();
     tt_scope_begin();
@@ -94,9 +74,9 @@ static void test_shape(shape s, uint64_t seed) {
         for (int i = 0; ref && i < s.layers; i++)
             ref = nn_block_step(&blocks[i], ref, &kv[i], Lp == 0, Lp ? tt_slice(mask, 3, 0, len, 1) : NULL);
         tt_tensor *got = blocks_fast_step_tt(f, a), *again = blocks_fast_step_tt(f2, a);
-        double e = ref && got ? max_abs_diff(ref, got) : INFINITY;
+        double e = ref && got ? tt_test_max_abs_diff(ref, got) : INFINITY;
         if (e > worst || isnan(e)) worst = e;
-        if (!again || !got || max_abs_diff(got, again) != 0) same_bits = 0;
+        if (!again || !got || tt_test_max_abs_diff(got, again) != 0) same_bits = 0;
         tt_scope_end();
     }
     CHECK(worst <= TOL, "d %d, %d heads, %d layers, B %lld, prefix %lld, %d steps%s: max |fast - libtorch| = %.2e", s.d,
@@ -123,9 +103,14 @@ static void test_shape(shape s, uint64_t seed) {
 static void test_refusals(void) {
     tt_params *p = tt_params_new();
     tt_gen *g = tt_gen_new(5);
-    nn_block b[2];
+    nn_block b[3];
     nn_block_init(&b[0], p, "b0", 16, 2, 64, 0, g);
     nn_block_init(&b[1], p, "b1", 16, 4, 64, 0, g);
+    nn_block_init(&b[2], p, "b2", 16, 2, 32, 0, g);
+    CHECK(!blocks_fast_new((nn_block[]){b[0], b[2]}, 2, 1, 4) &&
+              strstr(tt_last_error(), "parameter blocks.1.mlp.fc.weight is") &&
+              strstr(tt_last_error(), "expected [64, 16]"),
+          "a block of another MLP width: %s", tt_last_error());
     CHECK(!blocks_fast_new(b, 0, 1, 4) && strstr(tt_last_error(), "expected >= 1"), "0 layers: %s", tt_last_error());
     CHECK(!blocks_fast_new(b, 2, 1, 4) && strstr(tt_last_error(), "block 1 has 4 heads"), "heads differ: %s",
           tt_last_error());

@@ -23,41 +23,12 @@
 #include "models/robin.h"
 #define CHECK_DETAIL() tt_last_error()
 #include "tests/check.h"
+#include "tests/tt_testing.h"
 
 static const double TOL = 1e-4;
 /* bf16 (8 significant bits, ~0.4 % per rounding) through a few layers: the error against fp32,
  * relative to the largest value, stays within a few percent; below 1e-6 it would not be bf16 */
 static const double BF16_REL = 0.02, BF16_FLOOR = 1e-6;
-
-static double max_abs_diff(const tt_tensor *a, const tt_tensor *b) {
-    double v = INFINITY;
-    tt_scope_begin();
-    tt_item(tt_max_all(tt_abs(tt_sub(a, b))), &v);
-    tt_scope_end();
-    return v;
-}
-
-static double max_abs(const tt_tensor *a) {
-    double v = INFINITY;
-    tt_scope_begin();
-    tt_item(tt_max_all(tt_abs(a)), &v);
-    tt_scope_end();
-    return v;
-}
-
-/* A trained model has no zero weights: add N(0, std) to every parameter. */
-static void perturb(tt_params *p, double std, uint64_t seed) {
-    tt_gen *g = tt_gen_new(seed);
-    tt_scope_begin();
-    for (int i = 0; i < tt_params_count(p); i++) {
-        tt_tensor *t = tt_params_at(p, i);
-        int64_t shape[8];
-        int nd = tt_shape(t, shape, 8);
-        tt_add_(t, tt_randn(g, shape, nd, TT_F32), std);
-    }
-    tt_scope_end();
-    tt_gen_free(g);
-}
 
 typedef struct shape {
     int d, heads, layers, frames, dim;
@@ -71,7 +42,7 @@ static void test_shape(shape s, uint64_t seed) {
     int ok = !dit_init(&m, p, "dit", s.d, s.heads, s.layers, s.frames, s.dim, g);
     CHECK(ok, "dit_init d %d", s.d);
     if (!ok) return;
-    perturb(p, 0.5 / sqrt(s.d), seed + 1); /* O(1) activations at every width */
+    tt_test_perturb(p, 0.5 / sqrt(s.d), seed + 1); /* O(1) activations at every width */
     dit_fast *f = dit_fast_new(&m, 1, DIT_FP32), *f2 = dit_fast_new(&m, 2, DIT_FP32);
     CHECK(f && f2, "dit_fast_new d %d heads %d layers %d F %d M %d", s.d, s.heads, s.layers, s.frames, s.dim);
     tt_no_grad_begin();
@@ -91,10 +62,10 @@ static void test_shape(shape s, uint64_t seed) {
     tt_to_data(xt, hx, nv * sizeof *hx);
     tt_to_data(c, cc, (size_t)N * d * sizeof *cc);
     int rc = f ? dit_fast_velocity(f, N, hc, hx, t, cc, hv) : -1;
-    double e = rc || !want ? INFINITY : max_abs_diff(want, tt_from_data(hv, TT_F32, TT_SHAPE(N, F, M)));
-    CHECK(e <= TOL, "d %d: velocity vs dit_fwd max abs error %.2e (max |v| %.2f)", d, e, want ? max_abs(want) : 0);
+    double e = rc || !want ? INFINITY : tt_test_max_abs_diff(want, tt_from_data(hv, TT_F32, TT_SHAPE(N, F, M)));
+    CHECK(e <= TOL, "d %d: velocity vs dit_fwd max abs error %.2e (max |v| %.2f)", d, e, want ? tt_test_max_abs(want) : 0);
     printf("d %3d heads %d layers %d F %d M %2d: velocity err %.2e (max |v| %.2f)", d, s.heads, s.layers, F, M, e,
-           want ? max_abs(want) : 0);
+           want ? tt_test_max_abs(want) : 0);
 
     /* samples: 20 steps with CFG, 7 without (a second step count refreshes the time embeddings),
      * Heun with and without CFG (its grid has the end point t = 1 too) */
@@ -109,16 +80,16 @@ static void test_shape(shape s, uint64_t seed) {
         dit_solver so = runs[i].solver;
         tt_tensor *ref = dit_sample(&m, sc, cb, sx, runs[i].steps, so, runs[i].cfg);
         tt_tensor *got = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
-        e = ref && got ? max_abs_diff(ref, got) : INFINITY;
+        e = ref && got ? tt_test_max_abs_diff(ref, got) : INFINITY;
         CHECK(e <= TOL, "d %d: %d-step %s sample (cfg %g) vs dit_sample max abs error %.2e", d, runs[i].steps,
               dit_solver_name(so), runs[i].cfg, e);
         printf(", %d %s steps cfg %g err %.2e (max |x| %.2f)", runs[i].steps, dit_solver_name(so), runs[i].cfg, e,
-               ref ? max_abs(ref) : 0);
+               ref ? tt_test_max_abs(ref) : 0);
         /* deterministic: the same bits again, and with the CFG branches on two threads */
         tt_tensor *again = f ? dit_fast_sample_tt(f, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
-        CHECK(again && got && max_abs_diff(again, got) == 0, "d %d: repeated sample is bit-identical", d);
+        CHECK(again && got && tt_test_max_abs_diff(again, got) == 0, "d %d: repeated sample is bit-identical", d);
         tt_tensor *two = f2 ? dit_fast_sample_tt(f2, sc, cb, sx, runs[i].steps, so, runs[i].cfg) : NULL;
-        CHECK(two && got && max_abs_diff(two, got) == 0, "d %d: sample on two threads is bit-identical", d);
+        CHECK(two && got && tt_test_max_abs_diff(two, got) == 0, "d %d: sample on two threads is bit-identical", d);
     }
     printf("\n");
 
@@ -127,8 +98,8 @@ static void test_shape(shape s, uint64_t seed) {
         dit_fast *fb = dit_fast_new(&m, 1, DIT_BF16), *fb2 = dit_fast_new(&m, 2, DIT_BF16);
         CHECK(fb && fb2, "dit_fast_new bf16 d %d", d);
         rc = fb ? dit_fast_velocity(fb, N, hc, hx, t, cc, hv) : -1;
-        double vmax = want ? max_abs(want) : 0;
-        e = rc || !want ? INFINITY : max_abs_diff(want, tt_from_data(hv, TT_F32, TT_SHAPE(N, F, M)));
+        double vmax = want ? tt_test_max_abs(want) : 0;
+        e = rc || !want ? INFINITY : tt_test_max_abs_diff(want, tt_from_data(hv, TT_F32, TT_SHAPE(N, F, M)));
         CHECK(e <= BF16_REL * vmax && e > BF16_FLOOR, "d %d: bf16 velocity error %.2e, expected in (%g, %g]", d, e,
               BF16_FLOOR, BF16_REL * vmax);
         printf("  bf16: velocity err %.2e (%.2f %% of max |v|)", e, 100 * e / vmax);
@@ -137,14 +108,14 @@ static void test_shape(shape s, uint64_t seed) {
             double cfg = guided ? 2.0 : 1.0;
             tt_tensor *ref = f ? dit_fast_sample_tt(f, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
             tt_tensor *got = fb ? dit_fast_sample_tt(fb, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
-            double xmax = ref ? max_abs(ref) : 0;
-            e = ref && got ? max_abs_diff(ref, got) : INFINITY;
+            double xmax = ref ? tt_test_max_abs(ref) : 0;
+            e = ref && got ? tt_test_max_abs_diff(ref, got) : INFINITY;
             CHECK(e <= BF16_REL * xmax && e > BF16_FLOOR, "d %d: bf16 20-step sample (cfg %g) error %.2e, expected in "
                   "(%g, %g]", d, cfg, e, BF16_FLOOR, BF16_REL * xmax);
             printf(", 20 steps cfg %g err %.2e (%.2f %% of max |x|)", cfg, e, 100 * e / xmax);
             tt_tensor *again = fb ? dit_fast_sample_tt(fb, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
             tt_tensor *two = fb2 ? dit_fast_sample_tt(fb2, sc, cb, sx, 20, DIT_EULER, cfg) : NULL;
-            CHECK(got && again && two && max_abs_diff(again, got) == 0 && max_abs_diff(two, got) == 0,
+            CHECK(got && again && two && tt_test_max_abs_diff(again, got) == 0 && tt_test_max_abs_diff(two, got) == 0,
                   "d %d: bf16 sample (cfg %g) bit-identical when repeated and on two threads", d, cfg);
         }
         printf("\n");
@@ -182,7 +153,7 @@ static void test_robin(const char *configs) {
     CHECK(ok, "tiny robin model");
     tt_gen_free(g);
     if (!ok) return;
-    perturb(m.params, 0.05, 4);
+    tt_test_perturb(m.params, 0.05, 4);
 
     enum { B = 2, P = 8, T = P * 5, TV = 8 };
     static const char *ids[] = {"clip-a", "clip-b"}, *caps[] = {"warm strings, slow arpeggios", "dark synth bass"};
@@ -202,16 +173,16 @@ static void test_robin(const char *configs) {
     tt_tensor *c1 = NULL, *c2 = NULL;
     tt_tensor *x1 = robin_generate(&m, &b, &(robin_gen_opts){.steps = 20, .cfg_scale = 2.0}, g1, &c1);
     tt_tensor *x2 = robin_generate(&m, &b, &(robin_gen_opts){.steps = 20, .cfg_scale = 2.0, .torch_dit = 1}, g2, &c2);
-    double ex = x1 && x2 ? max_abs_diff(x1, x2) : INFINITY, ec = c1 && c2 ? max_abs_diff(c1, c2) : INFINITY;
+    double ex = x1 && x2 ? tt_test_max_abs_diff(x1, x2) : INFINITY, ec = c1 && c2 ? tt_test_max_abs_diff(c1, c2) : INFINITY;
     CHECK(ex <= TOL && ec <= TOL, "robin_generate, C kernels vs libtorch: latents differ by %.2e, conditions "
           "by %.2e", ex, ec);
     printf("robin_generate (tiny, %d clips x %d patches, 20 steps, CFG 2): C kernels vs libtorch (LocDiT, planner "
-           "and RITE blocks): latent %.2e (max |x| %.2f), conditions %.2e\n", B, P, ex, x1 ? max_abs(x1) : 0, ec);
+           "and RITE blocks): latent %.2e (max |x| %.2f), conditions %.2e\n", B, P, ex, x1 ? tt_test_max_abs(x1) : 0, ec);
     if (dit_fast_bf16_supported()) { /* the bf16 kernel through robin_generate: near the fp32 latent */
         tt_gen *g3 = tt_gen_new(7);
         robin_gen_opts ob = {.steps = 20, .cfg_scale = 2.0, .dit_bf16 = 1};
         tt_tensor *x3 = robin_generate(&m, &b, &ob, g3, NULL);
-        double e3 = x1 && x3 ? max_abs_diff(x1, x3) : INFINITY, xmax = x1 ? max_abs(x1) : 0;
+        double e3 = x1 && x3 ? tt_test_max_abs_diff(x1, x3) : INFINITY, xmax = x1 ? tt_test_max_abs(x1) : 0;
         CHECK(e3 <= BF16_REL * xmax && e3 > BF16_FLOOR, "robin_generate bf16 vs fp32: latent error %.2e, expected in "
               "(%g, %g]", e3, BF16_FLOOR, BF16_REL * xmax);
         printf("robin_generate bf16 vs fp32 kernel: latent %.2e (%.2f %% of max |x|)\n", e3, 100 * e3 / xmax);

@@ -17,6 +17,7 @@
 #include "models/robin.h"
 #define CHECK_DETAIL() tt_last_error()
 #include "tests/check.h"
+#include "tests/tt_testing.h"
 
 
 /* The model of these tests: configs/model/tiny.yaml (d 32, 2 heads, 1-2 layers) with 16 latent
@@ -52,20 +53,6 @@ static void model_free(vr_model *m) {
     robin_ops.free_state(m);
     tt_params_free(m->params);
     free(m);
-}
-
-/* A trained model has no zero weights: add N(0, std) to every parameter. */
-static void perturb(vr_model *m, double std, uint64_t seed) {
-    tt_gen *g = tt_gen_new(seed);
-    tt_scope_begin();
-    for (int i = 0; i < tt_params_count(m->params); i++) {
-        tt_tensor *p = tt_params_at(m->params, i);
-        int64_t shape[8];
-        int nd = tt_shape(p, shape, 8);
-        tt_add_(p, tt_randn(g, shape, nd, TT_F32), std);
-    }
-    tt_scope_end();
-    tt_gen_free(g);
 }
 
 /* ---- synthetic batches ---- */
@@ -122,14 +109,6 @@ static void free_batch(test_batch *tb) {
     free(tb->b.video);
     free(tb->b.text);
     free(tb->b.text_len);
-}
-
-static double max_abs_diff(tt_tensor *a, tt_tensor *b) {
-    double v = INFINITY;
-    tt_scope_begin();
-    tt_item(tt_max_all(tt_abs(tt_sub(a, b))), &v);
-    tt_scope_end();
-    return v;
 }
 
 static int has_param(vr_model *m, const char *prefix) {
@@ -308,8 +287,8 @@ static void test_kv_cache(void) {
         tt_tensor *a = tt_slice(audio, 1, k, k + 1, 1);
         tt_tensor *step = plan_step(&pl, &pc, a, pos[k]);
         tt_tensor *rstep = rite_step(&rt, rc, tt_slice(q, 1, k, k + 1, 1), k);
-        double e = max_abs_diff(step, tt_slice(full, 1, k, k + 1, 1));
-        double re = max_abs_diff(rstep, tt_slice(rfull, 1, k, k + 1, 1));
+        double e = tt_test_max_abs_diff(step, tt_slice(full, 1, k, k + 1, 1));
+        double re = tt_test_max_abs_diff(rstep, tt_slice(rfull, 1, k, k + 1, 1));
         worst = e > worst || isnan(e) ? e : worst;
         rworst = re > rworst || isnan(re) ? re : rworst;
     }
@@ -335,7 +314,7 @@ static void test_generation(void) {
     for (int v = 0; v < 2; v++) {
         cfg *c = CONFIG(TINY, (char *)variants[v][0], (char *)variants[v][1], (char *)variants[v][2]);
         vr_model *m = model_new(c, 5);
-        perturb(m, 0.05, 6);
+        tt_test_perturb(m->params, 0.05, 6);
         test_batch tb;
         make_batch(&tb, 3, 20, 16, 4, 31, 8);
         m->norm_mean = tb.mean;
@@ -355,21 +334,21 @@ static void test_generation(void) {
             tt_to_data(x1, a, sizeof a);
             tt_to_data(x2, b, sizeof b);
             CHECK(!memcmp(a, b, sizeof a), "variant %d: same seed, identical latents", v);
-            CHECK(max_abs_diff(x1, x3) > 1e-3, "variant %d: another seed, other latents", v);
+            CHECK(tt_test_max_abs_diff(x1, x3) > 1e-3, "variant %d: another seed, other latents", v);
             double mx = NAN;
             tt_item(tt_max_all(tt_abs(x1)), &mx);
             CHECK(isfinite(mx), "variant %d: finite latents (max |x| %g)", v, mx);
             tt_tensor *tf = robin_condition(m, &tb.b, x1);
-            double e = tf ? max_abs_diff(tf, cond) : INFINITY;
+            double e = tf ? tt_test_max_abs_diff(tf, cond) : INFINITY;
             CHECK(e <= 1e-5, "variant %d: generation's conditions vs teacher forcing on its output: %.2e", v, e);
             tt_gen *g4 = tt_gen_new(42);
             tt_tensor *unguided = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 1.0}, g4, NULL);
             tt_gen_free(g4);
-            CHECK(unguided && max_abs_diff(unguided, x1) > 1e-4, "variant %d: CFG scale changes the sample", v);
+            CHECK(unguided && tt_test_max_abs_diff(unguided, x1) > 1e-4, "variant %d: CFG scale changes the sample", v);
             tt_tensor *raw = robin_denormalise(m, x1);
             tt_tensor *back = tt_div(tt_sub(raw, tt_from_data(tb.mean, TT_F32, TT_SHAPE(16))),
                                      tt_from_data(tb.std, TT_F32, TT_SHAPE(16)));
-            CHECK(raw && max_abs_diff(back, x1) < 1e-5, "variant %d: denormalise inverts the normalisation", v);
+            CHECK(raw && tt_test_max_abs_diff(back, x1) < 1e-5, "variant %d: denormalise inverts the normalisation", v);
         }
         tt_gen_free(g1);
         tt_gen_free(g2);
@@ -492,7 +471,7 @@ static void test_gradients(void) {
      * same loss without dropout */
     cfg *cd = CONFIG(TINY, "model.dropout=0.3");
     vr_model *md = model_new(cd, 21);
-    perturb(md, 0.05, 2);
+    tt_test_perturb(md->params, 0.05, 2);
     md->norm_mean = tb.mean;
     md->norm_std = tb.std;
     tt_scope_begin();
