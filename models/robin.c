@@ -21,7 +21,7 @@
 typedef struct robin {
     int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
     int use_text, use_video, use_fsq, use_rite;
-    double dropout, cond_dropout, ctx_dropout, cfg_scale;
+    double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale;
     int steps;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
@@ -64,6 +64,7 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->dropout = cfg_float(c, "model.dropout");
     r->cond_dropout = cfg_float(c, "model.cond_dropout");
     r->ctx_dropout = cfg_float(c, "model.ctx_dropout");
+    r->hist_noise = cfg_float(c, "model.hist_noise");
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
     if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
         !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
@@ -74,6 +75,9 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
             cfg_origin(c, "model.ctx_dropout"), r->ctx_dropout);
     if (!(r->cfg_scale >= 0))
         return model_fail("model.cfg_scale (%s) = %g must be >= 0", cfg_origin(c, "model.cfg_scale"), r->cfg_scale);
+    if (!(r->hist_noise >= 0 && r->hist_noise <= 10))
+        return model_fail("model.hist_noise (%s) = %g must be in [0, 10] (latent std units)",
+                          cfg_origin(c, "model.hist_noise"), r->hist_noise);
 
     /* parameters, in data-flow order */
     if (r->use_text && enc_text_init(&r->text, p, "text", r->d, r->n_heads, text_layers, g)) return -1;
@@ -158,23 +162,26 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     int64_t B = b->B, P = b->T / r->F, N = B * P, F = r->F, M = r->M;
     if (!draw->noise || tt_numel(draw->noise) != N * F * M || !draw->t || tt_numel(draw->t) != N ||
         (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)) ||
-        (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)))
+        (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)) ||
+        (draw->hist_noise && tt_numel(draw->hist_noise) != N * F * M))
         return model_fail_null(
             "robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
-            "or NULL",
+            "or NULL, hist_noise like noise or NULL",
             (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
     double p = dropout_gen ? r->dropout : 0.0;
 
     tt_tensor *x = model_normalised_audio(m, b, "robin"); /* [B,T,M] */
     if (!x) return NULL;
     tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
+    /* the history fed back: the patches, noised with model.hist_noise */
+    tt_tensor *hist = draw->hist_noise ? tt_add(patches, tt_reshape(draw->hist_noise, TT_SHAPE(B, P, F * M))) : patches;
     tt_tensor *codes = NULL;
-    tt_tensor *c = tt_reshape(conditions(r, b, patches, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
+    tt_tensor *c = tt_reshape(conditions(r, b, hist, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
     if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
 
     /* all B*P patches at once: context = previous patch (zeros before the first) */
     tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
-                                             tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
+                                             tt_slice(hist, 1, 0, P - 1, 1)}, 2, 1);
     tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
     if (draw->ctx_drop) ctx = tt_where(tt_reshape(draw->ctx_drop, TT_SHAPE(N, 1, 1)), tt_zeros(TT_SHAPE(1), TT_F32), ctx);
     tt_tensor *x1 = tt_reshape(patches, TT_SHAPE(N, F, M));
@@ -212,8 +219,9 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
 static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_draw *d) {
     int64_t P = b->T / r->F;
     int use_drop = train && r->cond_dropout > 0, use_ctx_drop = train && r->ctx_dropout > 0;
-    tt_tensor **noise = calloc((size_t)b->B * 4, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
-              **ctx_drop = noise + 3 * b->B;
+    int use_hist = train && r->hist_noise > 0;
+    tt_tensor **noise = calloc((size_t)b->B * 5, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
+              **ctx_drop = noise + 3 * b->B, **hist = noise + 4 * b->B;
     if (!noise) return model_fail("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
@@ -224,14 +232,21 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
         drop[i] = use_drop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->cond_dropout) : NULL;
         /* drawn after the others, so a clip's noise/t/drop do not depend on model.ctx_dropout */
         ctx_drop[i] = use_ctx_drop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->ctx_dropout) : NULL;
+        /* likewise last: std ~ U(0, hist_noise) per patch, times N(0, 1) */
+        hist[i] = use_hist ? tt_mul(tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32),
+                                    tt_mul_scalar(tt_rand(gi, TT_SHAPE(P, 1, 1), TT_F32), r->hist_noise))
+                           : NULL;
         tt_gen_free(gi);
     }
     d->noise = tt_cat(noise, b->B, 0);
     d->t = tt_cat(t, b->B, 0);
     d->drop = use_drop ? tt_cat(drop, b->B, 0) : NULL;
     d->ctx_drop = use_ctx_drop ? tt_cat(ctx_drop, b->B, 0) : NULL;
+    d->hist_noise = use_hist ? tt_cat(hist, b->B, 0) : NULL;
     free(noise);
-    return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) ? 0 : -1;
+    return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) && (!use_hist || d->hist_noise)
+               ? 0
+               : -1;
 }
 
 static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
@@ -313,6 +328,13 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
                 (long long)tt_size(h, 0), (long long)tt_size(h, 1), (long long)tt_size(h, 2));
         H = tt_size(h, 1) / F;
     }
+    if (o.teacher && (tt_ndim(o.teacher) != 3 || tt_size(o.teacher, 0) != B || tt_size(o.teacher, 1) != b->T ||
+                      tt_size(o.teacher, 2) != M))
+        return model_fail_null("robin_generate: the teacher latent must be [%lld, %lld, %lld] (first clip '%s'); got %d "
+                               "dims, [%lld, %lld, %lld]",
+                               (long long)B, (long long)b->T, (long long)M, b->id ? b->id[0] : "?",
+                               tt_ndim(o.teacher), (long long)tt_size(o.teacher, 0), (long long)tt_size(o.teacher, 1),
+                               (long long)tt_size(o.teacher, 2));
     if (o.dit_bf16 && (o.torch_dit || tt_get_default_device() != TT_CPU))
         return model_fail_null("robin_generate: bf16 sampling is a mode of the C LocDiT kernel (CPU), not of the "
                                "libtorch path");
@@ -350,13 +372,16 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     tt_tensor *zeros = tt_zeros(TT_SHAPE(B, F, M), TT_F32);    /* context of patch 0 */
     ok = ok && out && cs && zeros;
     if (ok && H) ok = !tt_copy_(tt_slice(out, 1, 0, H, 1), tt_reshape(o.history, TT_SHAPE(B, H, F, M)));
+    /* what is fed back: the samples, or the teacher's patches */
+    tt_tensor *fed = o.teacher ? tt_reshape(o.teacher, TT_SHAPE(B, P, F, M)) : out;
+    ok = ok && fed;
     t = lap(&tm->prefix, t);
     for (int64_t k = 0; ok && k < P; k++) {
         tt_scope_begin();
-        tt_tensor *prev = k ? tt_select(out, 1, k - 1) : NULL;                                 /* [B,F,M] */
+        tt_tensor *prev = k ? tt_select(fed, 1, k - 1) : NULL;                                 /* [B,F,M] */
         tt_tensor *c;
         if (o.no_kv_cache) {
-            c = condition_recomputed(r, prefix, valid, out, k, pos, tm, &t);
+            c = condition_recomputed(r, prefix, valid, fed, k, pos, tm, &t);
         } else {
             tt_tensor *a = enc_audio_step(&r->audio, prev ? tt_reshape(prev, TT_SHAPE(B, F * M)) : NULL, B); /* [B,1,d] */
             tt_tensor *h = plan_fast ? plan_step_fast(&r->plan, plan_fast, a, pos[k])

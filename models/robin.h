@@ -12,6 +12,9 @@
  *   LocDiT over all B*P patches at once: context = patch k-1 (zeros for k = 0), target = patch k,
  *   flow-matching velocity loss; c_k replaced by the null vector with prob. model.cond_dropout,
  *   the context zeroed with prob. model.ctx_dropout (so the DiT must learn to read the plan).
+ *   model.hist_noise > 0: the history fed back (planner input and LocDiT context, not the target) is
+ *   the real patch plus Gaussian noise of a per-patch std ~ U(0, hist_noise): generation feeds back
+ *   its own imperfect samples, and a model trained only on the real history drifts (train/validate.h).
  *
  * model.use_text / model.use_video false leave the text / video tokens (and their encoders'
  * parameters) out, so stage-1 text-to-music and the ablations are configs. Parameter names are the
@@ -38,6 +41,9 @@ typedef struct robin_draw {
     tt_tensor *t;     /* [B*P] flow times in [0, 1] */
     tt_tensor *drop;  /* [B*P] bool: use the null condition for this row; NULL = none dropped */
     tt_tensor *ctx_drop; /* [B*P] bool: hide the previous patch (zero context) for this row; NULL = none */
+    /* [B*P, F, M] added to patch k before it is fed back as the history of patch k+1 (planner input
+     * and LocDiT context), model.hist_noise; NULL = none. The target stays the clean patch. */
+    tt_tensor *hist_noise;
 } robin_draw;
 
 /* The loss with explicit draws (ops.loss draws them from its generator and calls this); lets a
@@ -69,6 +75,11 @@ typedef struct robin_gen_opts {
      * exactly as in training, and copied into the output; sampling starts at patch H, whose DiT
      * context is history patch H-1. NULL: H = 0. */
     const tt_tensor *history;
+    /* Teacher forcing, a diagnostic of exposure bias (train/validate.h): the normalised latent
+     * [B, T, M] whose patch k-1, not the sample, is fed back as patch k's audio history and LocDiT
+     * context, as in training; every patch is still sampled (history patches excepted). A free run
+     * given its own output as teacher reproduces itself. NULL: feed back the samples. */
+    const tt_tensor *teacher;
     /* One noise generator per clip [B]: clip i's draws then depend on clip_gens[i] only, not on
      * which clips share its batch. NULL: the [B, F, M] draws of each patch come from g. */
     tt_gen **clip_gens;

@@ -193,7 +193,7 @@ def test_robin(exe, work, rng, tag, cfg):
                   "std": rng.uniform(1.0, 3.0, M).astype(np.float32), "video": n(rng, B, Tv, cfg["video_dim"]),
                   "text": text, "text_len": text_len, "noise": n(rng, N, cfg["patch_frames"], M),
                   "t": rng.uniform(0, 1, N).astype(np.float32), "drop": np.arange(N) % 3 == 1,
-                  "ctx_drop": np.arange(N) % 4 == 2}
+                  "ctx_drop": np.arange(N) % 4 == 2, "hist_noise": n(rng, N, cfg["patch_frames"], M, std=0.3)}
         t = torch_inputs(params, inputs, host_only=("audio", "mean", "std", "video"))
         if cfg["quantizer"] != "fsq":
             break
@@ -220,7 +220,7 @@ def test_robin(exe, work, rng, tag, cfg):
     batch = {k: t[k] for k in ("audio", "mean", "std", "video")}
     batch.update({"text": torch.tensor(text), "text_len": torch.tensor(text_len)})
     loss, codes = ref.robin_loss(t, cfg, batch, t["noise"], t["t"], torch.tensor(inputs["drop"]),
-                                 torch.tensor(inputs["ctx_drop"]))
+                                 torch.tensor(inputs["ctx_drop"]), t["hist_noise"])
     loss.backward()
     want = {"loss": loss.detach().numpy(), "part.flow": np.float64(loss.item()), **grads(t)}
     if codes is not None:

@@ -171,7 +171,7 @@ static int run_robin(tt_params *p, tt_params *in, tt_params *res, tt_gen *g) {
     m.norm_mean = mean;
     m.norm_std = std;
     robin_draw draw = {.noise = input(in, "noise"), .t = input(in, "t"), .drop = input(in, "drop"),
-                      .ctx_drop = input(in, "ctx_drop")};
+                      .ctx_drop = input(in, "ctx_drop"), .hist_noise = input(in, "hist_noise")};
     vr_loss_parts parts;
     tt_tensor *loss = robin_loss_with(&m, &b, &draw, NULL, &parts);
     if (!loss || tt_backward(loss)) return fail("robin forward/backward");

@@ -345,6 +345,33 @@ static void test_generation(void) {
             tt_tensor *unguided = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 1.0}, g4, NULL);
             tt_gen_free(g4);
             CHECK(unguided && tt_test_max_abs_diff(unguided, x1) > 1e-4, "variant %d: CFG scale changes the sample", v);
+            /* teacher forcing (train/validate.h's exposure-bias check): a free run is a fixed point
+             * (fed its own output, it feeds back the same patches), on both the cached and the
+             * recomputed path; another teacher changes every patch after the first */
+            for (int nokv = 0; nokv < 2; nokv++) {
+                tt_gen *g5 = tt_gen_new(42);
+                tt_tensor *same = robin_generate(
+                    m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .teacher = x1, .no_kv_cache = nokv}, g5,
+                    NULL);
+                tt_gen_free(g5);
+                double e5 = same ? tt_test_max_abs_diff(same, x1) : INFINITY;
+                CHECK(e5 <= (nokv ? 1e-4 : 0), "variant %d: teacher = its own free run%s reproduces it: %.2e", v,
+                      nokv ? " (no KV cache)" : "", e5);
+            }
+            tt_gen *g6 = tt_gen_new(42);
+            tt_tensor *forced = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .teacher = x3},
+                                               g6, NULL);
+            tt_gen_free(g6);
+            CHECK(forced && tt_test_max_abs_diff(tt_slice(forced, 1, 0, 4, 1), tt_slice(x1, 1, 0, 4, 1)) == 0 &&
+                      tt_test_max_abs_diff(tt_slice(forced, 1, 4, 20, 1), tt_slice(x1, 1, 4, 20, 1)) > 1e-4,
+                  "variant %d: another teacher: first patch as the free run (same noise, nothing fed back yet), "
+                  "the rest differ",
+                  v);
+            tt_gen *g7 = tt_gen_new(42);
+            tt_tensor *bad = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .teacher = cond}, g7, NULL);
+            tt_gen_free(g7);
+            CHECK(!bad && strstr(tt_last_error(), "teacher latent must be [3, 20, 16]"),
+                  "variant %d: a teacher of the wrong shape is refused: %s", v, tt_last_error());
             tt_tensor *raw = robin_denormalise(m, x1);
             tt_tensor *back = tt_div(tt_sub(raw, tt_from_data(tb.mean, TT_F32, TT_SHAPE(16))),
                                      tt_from_data(tb.std, TT_F32, TT_SHAPE(16)));

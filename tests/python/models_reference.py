@@ -244,21 +244,23 @@ def dit_sample(P, cfg, ctx, c, x0, steps, scale, solver="euler"):
 
 # ---------------------------------------------------------------------------- the whole model
 
-def robin_loss(P, cfg, batch, noise, t, drop, ctx_drop=None):
+def robin_loss(P, cfg, batch, noise, t, drop, ctx_drop=None, hist_noise=None):
     """batch: audio [B,T,M] raw, mean/std [M], video [B,Tv,Dv], text uint8 [B,max], text_len [B].
+    hist_noise [B*P, F, M]: added to the patches fed back as history (model.hist_noise).
     Returns (loss, FSQ codes or None)."""
     B, T, M = batch["audio"].shape
     Fr, d = cfg["patch_frames"], cfg["d"]
     n_patch = T // Fr
     x = (batch["audio"] - batch["mean"]) / batch["std"]
     patches = x.reshape(B, n_patch, Fr * M)
+    hist = patches if hist_noise is None else patches + hist_noise.reshape(B, n_patch, Fr * M)
     text_tok = valid = video_tok = None
     if cfg["use_text"]:
         ids, valid = text_tokens(batch["text"].numpy(), batch["text_len"].numpy())
         text_tok = text_encoder(P, cfg, ids, valid)
     if cfg["use_video"]:
         video_tok = video_encoder(P, batch["video"])
-    a = audio_history(P, patches)
+    a = audio_history(P, hist)
     h = planner(P, cfg, text_tok, valid, video_tok, a)
     codes = None
     if cfg["quantizer"] == "fsq":
@@ -269,7 +271,7 @@ def robin_loss(P, cfg, batch, noise, t, drop, ctx_drop=None):
     N = B * n_patch
     c = c.reshape(N, d)
     c = torch.where(drop[:, None], P["dit.null"], c)
-    prev = torch.cat([torch.zeros(B, 1, Fr * M), patches[:, :-1]], dim=1)
+    prev = torch.cat([torch.zeros(B, 1, Fr * M), hist[:, :-1]], dim=1)
     ctx = prev.reshape(N, Fr, M)
     if ctx_drop is not None:
         ctx = torch.where(ctx_drop[:, None, None], torch.zeros(1), ctx)
