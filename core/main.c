@@ -17,6 +17,7 @@
 #include "models/contrast.h"
 #include "models/tagger.h"
 #include "train/trainer.h"
+#include "train/validate.h"
 
 typedef struct command {
     const char *name;
@@ -30,6 +31,7 @@ static const command COMMANDS[] = {
     {"data", vr_cmd_data, "datasets: synth (SynthV2M), manifest, build (HDF5 shards), verify"},
     {"train", vr_cmd_train, "train a model: vrobin train CONFIG.yaml [key=value ...] (also under mpirun -np N)"},
     {"plot", vr_cmd_plot, "draw a run's loss and learning-rate curves to PNG (gnuplot)"},
+    {"validate", vr_cmd_validate, "held-out loss of an export, and free vs teacher-forced sample distances (exposure bias)"},
     {"export", vr_cmd_export, "write a run's EMA weights (+ config, normalisation) as one file for generate"},
     {"generate", vr_cmd_generate, "generate music for a video: wav/flac, or muxed into mp4/mkv/webm"},
     {"eval", vr_cmd_eval, "score a system on a benchmark: FAD/FAD-inf, PRDC, beats, tempo, key (+ oracle rows)"},

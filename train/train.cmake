@@ -7,6 +7,7 @@ target_sources(vrobin_lib PRIVATE
   ${CMAKE_SOURCE_DIR}/train/ckpt.c
   ${CMAKE_SOURCE_DIR}/train/trainer.c
   ${CMAKE_SOURCE_DIR}/train/plot.c
+  ${CMAKE_SOURCE_DIR}/train/validate.c
   ${CMAKE_SOURCE_DIR}/train/models_registry.c
   ${CMAKE_SOURCE_DIR}/train/mlp_test.c)
 

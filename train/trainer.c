@@ -27,6 +27,7 @@
 #include "train/dist.h"
 #include "train/optim.h"
 #include "train/registry.h"
+#include "train/validate.h"
 
 #define IDS_CAP 2048 /* bytes of clip ids kept per rank and step, for diagnostics */
 
@@ -53,6 +54,9 @@ typedef struct trainer {
     FILE *metrics;
     vr_progress *bar;
     int64_t step, steps, warmup, ckpt_every;
+    int64_t val_every;          /* 0: no validation */
+    vr_val_opts val;            /* train.val_*: shards, clips, sampling */
+    char **val_paths;
     int accum, B, batch, keep_last, bf16;
     double lr, min_lr_ratio, grad_clip, ema_decay;
     size_t bucket_bytes;
@@ -228,6 +232,24 @@ static int read_settings(trainer *tr) {
         cfg_float(c, "train.beta2") >= 1 || cfg_float(c, "train.eps") <= 0)
         return vr_fail("invalid AdamW settings: need 0 <= train.beta1, train.beta2 < 1 and train.eps > 0");
     if (cfg_list_len(c, "data.shards") == 0) return vr_fail("data.shards is empty: nothing to train on");
+    tr->val_every = cfg_int(c, "train.val_every");
+    int n_val = cfg_list_len(c, "train.val_shards");
+    if (tr->val_every < 0 || (tr->val_every > 0 && n_val == 0))
+        return vr_fail("train.val_every %" PRId64 ": needs to be >= 0, and train.val_shards to name the validation "
+                       "shards when it is > 0",
+                       tr->val_every);
+    if (tr->val_every) {
+        tr->val_paths = calloc((size_t)n_val, sizeof *tr->val_paths);
+        if (!tr->val_paths) return vr_fail("out of memory");
+        for (int i = 0; i < n_val; i++) tr->val_paths[i] = (char *)cfg_list_str(c, "train.val_shards", i);
+        tr->val = (vr_val_opts){.shards = tr->val_paths, .n_shards = n_val, .batch = tr->batch,
+                                .max_clips = (int)cfg_int(c, "train.val_max_clips"),
+                                .sample_clips = (int)cfg_int(c, "train.val_sample_clips"),
+                                .steps = (int)cfg_int(c, "train.val_steps"),
+                                .frames = cfg_bool(c, "train.load_frames"), .seed = tr->seed};
+        if (tr->val.max_clips < 0 || tr->val.sample_clips < 0 || tr->val.steps < 0)
+            return vr_fail("train.val_max_clips, train.val_sample_clips and train.val_steps must be >= 0");
+    }
     if (asprintf(&tr->run_dir, "%s/%s", cfg_str(c, "run.dir"), cfg_str(c, "run.name")) < 0)
         return vr_fail("out of memory");
     tr->config_json = cfg_to_json(c);
@@ -494,6 +516,14 @@ static int setup(trainer *tr) {
         }
     }
     if (!rc) rc = open_loader(tr);
+    if (!rc && tr->val_every) { /* bad validation shards stop the run now, not at the first validation */
+        vr_loader_opts lo;
+        vr_loader_opts_default(&lo);
+        lo.batch_size = 1;
+        vr_loader *l = vr_loader_open(tr->val_paths, tr->val.n_shards, &lo);
+        if (!l) rc = vr_context("train.val_shards");
+        vr_loader_close(l);
+    }
     if (!rc) rc = setup_model(tr);
     if (!rc) rc = restore(tr);
     if (!rc && tr->d.rank == 0) rc = open_outputs(tr);
@@ -632,6 +662,48 @@ static int forward_backward(trainer *tr, double *stats, double *bad_loss, int64_
     return rc;
 }
 
+/* Swap the live weights and the EMA (the weights an export holds, so the ones to validate). */
+static int swap_ema(trainer *tr) {
+    int rc = 0;
+    tt_no_grad_begin();
+    for (int i = 0; i < tt_params_count(tr->ema) && !rc; i++) {
+        tt_scope_begin();
+        tt_tensor *p = tt_params_get(tr->model.params, tt_params_name(tr->ema, i)), *e = tt_params_at(tr->ema, i);
+        tt_tensor *live = p ? tt_clone(p) : NULL;
+        rc = !live || tt_copy_(p, e) || tt_copy_(e, live);
+        tt_scope_end();
+    }
+    tt_no_grad_end();
+    return rc ? vr_fail("swapping the EMA weights in for validation: %s", tt_last_error()) : 0;
+}
+
+/* Validation of the EMA weights (train/validate.h) on every rank; rank 0 logs it as its own
+ * metrics line {"step": N, "val_loss": ...}. It changes no training state: the weights are swapped
+ * back bit for bit and the step's generators are seeded from the step, so a resumed run is the
+ * same with or without it. */
+static int validate(trainer *tr) {
+    vr_val_result r;
+    int rc = swap_ema(tr);
+    if (!rc) {
+        rc = vr_validate(&tr->model, &tr->d, &tr->val, &r);
+        if (swap_ema(tr)) rc = -1;
+    }
+    if (rc) return fatal(tr);
+    if (tr->d.rank == 0) {
+        char buf[4096];
+        vr_val_json(&r, buf, sizeof buf);
+        fprintf(tr->metrics, "{\"step\": %" PRId64 ", %s}\n", tr->step, buf);
+        if (fflush(tr->metrics)) return fatal(tr);
+        if (r.n_sampled)
+            VR_INFO("step %" PRId64 ": val loss %.4g (%" PRId64 " clips), latent FD free %.3g / teacher-forced %.3g "
+                    "(%" PRId64 " clips)",
+                    tr->step, r.loss, r.n_loss, r.fd_free, r.fd_teacher, r.n_sampled);
+        else
+            VR_INFO("step %" PRId64 ": val loss %.4g (%" PRId64 " clips)", tr->step, r.loss, r.n_loss);
+    }
+    return 0;
+}
+
 static int checkpoint(trainer *tr) {
     int rc = 0;
     if (tr->d.rank == 0) {
@@ -656,6 +728,7 @@ static int train_loop(trainer *tr) {
     int64_t first = tr->step;
     if (tr->d.rank == 0) tr->bar = vr_progress_begin("train", tr->steps - first, "steps");
     tr->t_start = vr_now();
+    if (tr->val_every && tr->step == 0 && validate(tr)) return -1; /* the starting point of the curve */
     while (tr->step < tr->steps) {
         double t0 = vr_now(), stats[N_STATS] = {0}, bad_loss = 0;
         int64_t epoch = 0;
@@ -696,6 +769,7 @@ static int train_loop(trainer *tr) {
                      stats[ST_LOSS] / ((double)tr->d.world * tr->accum), lr);
             vr_progress_update(tr->bar, tr->step - first, extra);
         }
+        if (tr->val_every && (tr->step % tr->val_every == 0 || tr->step == tr->steps) && validate(tr)) return -1;
         if ((tr->step % tr->ckpt_every == 0 || tr->step == tr->steps) && checkpoint(tr)) return -1;
         if (tr->hk.kill_step == tr->step) {
             fprintf(stderr, "[vrobin] test hook: SIGKILL after step %" PRId64 "\n", tr->step);
@@ -717,6 +791,7 @@ static void cleanup(trainer *tr) {
     free(tr->run_dir);
     free(tr->config_json);
     free(tr->resume_from);
+    free(tr->val_paths);
 }
 
 int vr_cmd_train(int argc, char **argv) {

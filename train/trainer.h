@@ -21,7 +21,10 @@
  *
  * The run folder holds config.json (the resolved config), metrics.jsonl (one JSON object per
  * step: step, epoch, loss and its parts, lr, grad_norm, clip, samples_per_s, step_s,
- * data_wait_pct, allreduce_s, elapsed_s), ckpt/ and `latest` (train/ckpt.h). A new run refuses
+ * data_wait_pct, allreduce_s, elapsed_s), ckpt/ and `latest` (train/ckpt.h). With train.val_every
+ * the EMA weights are validated on train.val_shards at step 0, every val_every steps and at the end
+ * (train/validate.h: held-out loss, free vs teacher-forced sample distances), each logged as a line
+ * of its own, {"step": N, "val_loss": ...}, written before that step's checkpoint. A new run refuses
  * a folder that already holds a run unless run.overwrite=true; --resume on a folder with no
  * checkpoint yet starts from step 0.
  *

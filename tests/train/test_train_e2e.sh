@@ -51,6 +51,67 @@ rows = [json.loads(l) for l in open("runs/part/metrics.jsonl")]
 b = [r["loss"] for r in sorted({r["step"]: r for r in rows}.values(), key=lambda r: r["step"])]  # replayed steps: last wins
 assert a == b, [(i + 1, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y][:3] or (len(a), len(b))
 PYEOF
+# validation (train/validate.h), with the train shard standing in for a val split: a line at step 0,
+# every CKPT steps and at the end, the same numbers on 1 and 2 ranks; it leaves training alone (the
+# losses are the run without validation's, bit for bit); and the last line is what `vrobin validate`
+# says of the run's export (the EMA weights). A short EMA horizon so that the weights move.
+val=(train.val_shards=[shards/train-00000.h5] train.val_every=$CKPT train.val_max_clips=16 train.val_sample_clips=8
+     train.val_steps=2 train.ema_decay=0.5)
+"$V" train "$S1" run.name=val "${common[@]}" "${val[@]}" >val.log 2>&1 && ok "stage 1 with validation, 1 rank" \
+  || { bad "stage 1 with validation, 1 rank"; tail val.log; }
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+mpirun --allow-run-as-root --oversubscribe -np 2 "$V" train "$S1" run.name=val2 "${common[@]}" "${val[@]}" >val2.log 2>&1 \
+  && ok "stage 1 with validation, 2 ranks" || { bad "stage 1 with validation, 2 ranks"; tail val2.log; }
+"$V" export runs/val -o val.safetensors >/dev/null 2>&1 && "$V" validate --model val.safetensors \
+  --shards shards/train-00000.h5 --batch 8 --max-clips 16 --sample-clips 8 --steps 2 --seed 1234 --json val.json \
+  >validate.log 2>&1 && grep -q "| FD teacher-forced |" validate.log && ok "vrobin validate on the export" \
+  || { bad "vrobin validate on the export"; tail validate.log; }
+STEPS=$STEPS CKPT=$CKPT $PY - <<'PYEOF' && ok "validation: 1 rank = 2 ranks = vrobin validate; training unchanged" \
+  || bad "validation: 1 rank = 2 ranks = vrobin validate; training unchanged"
+import json, os
+steps, ckpt = int(os.environ["STEPS"]), int(os.environ["CKPT"])
+def read(run):
+    rows = [json.loads(l) for l in open(f"runs/{run}/metrics.jsonl")]
+    return [r["loss"] for r in rows if "loss" in r], [r for r in rows if "val_loss" in r]
+plain, _ = read("one")
+loss1, val1 = read("val")
+loss2, val2 = read("val2")
+assert loss1 == plain, "validation changed the training losses"
+want = list(range(0, steps + 1, ckpt))
+assert [v["step"] for v in val1] == want and [v["step"] for v in val2] == want, ([v["step"] for v in val1], want)
+keys = ["val_loss", "val_fd_free", "val_fd_teacher", "val_dx_ratio_free"] + [f"val_fd_free_seg{s}" for s in range(4)]
+for a, b in zip(val1, val2):
+    assert a["val_clips"] == b["val_clips"] == 16 and a["val_sampled"] == b["val_sampled"] == 8, (a, b)
+    for k in keys:
+        assert abs(a[k] - b[k]) <= 1e-4 * abs(a[k]), (a["step"], k, a[k], b[k])
+assert val1[0]["val_loss"] != val1[-1]["val_loss"], "the EMA weights did not move"
+cli = json.load(open("val.json"))
+for k in keys:
+    assert abs(cli[k] - val1[-1][k]) <= 1e-4 * abs(cli[k]), (k, cli[k], val1[-1][k])
+print(f"  val loss {val1[0]['val_loss']:.4f} -> {val1[-1]['val_loss']:.4f}; latent FD free {val1[-1]['val_fd_free']:.2f}, "
+      f"teacher-forced {val1[-1]['val_fd_teacher']:.2f}")
+PYEOF
+# vrobin validate refuses what it cannot do, naming it: exit 2 for usage, 1 for bad input
+expect() { # STATUS PATTERN ARGS...: the command exits with STATUS and says PATTERN
+  local want=$1 pat=$2 rc=0; shift 2
+  "$V" validate "$@" >vbad.log 2>&1 || rc=$?
+  [ $rc = "$want" ] && grep -q -- "$pat" vbad.log || { echo "  validate $*: status $rc, wanted $want and '$pat':"; tail -n 3 vbad.log; return 1; }
+}
+expect 1 "missing.h5" --model val.safetensors --shards shards/missing.h5 && expect 2 "expected an integer >= 1" \
+  --model val.safetensors --shards shards/train-00000.h5 --steps 0 && expect 1 "cannot fill one global batch of 64" \
+  --model val.safetensors --shards shards/train-00000.h5 --batch 64 && expect 1 "nothing.safetensors" \
+  --model nothing.safetensors --shards shards/train-00000.h5 && expect 2 "missing --shards" --model val.safetensors \
+  && ok "vrobin validate: bad arguments and inputs are refused with their name" \
+  || bad "vrobin validate: bad arguments and inputs are refused with their name"
+"$V" plot runs/val -o val_curves.png 2>&1 | grep -q "curves: loss flow .*, lr, validation$" \
+  && head -c 8 val_curves.png | od -An -tx1 | grep -q "89 50 4e 47" \
+  && ok "vrobin plot draws the validation (a val line first in metrics.jsonl)" \
+  || bad "vrobin plot draws the validation (a val line first in metrics.jsonl)"
+rc=0; "$V" train "$S1" run.name=valbad "${common[@]}" train.val_every=5 'train.val_shards=[shards/missing.h5]' \
+  >valbad.log 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "train.val_shards" valbad.log && grep -q "missing.h5" valbad.log && [ ! -e runs/valbad/ckpt ] \
+  && ok "a missing validation shard stops the run before step 1, naming it" \
+  || { bad "a missing validation shard stops the run before step 1, naming it"; tail valbad.log; }
 "$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" train.init_from=runs/one run.name=stage2 "${common[@]}" \
   >stage2.log 2>&1 && ok "stage 2 from stage 1" || { bad "stage 2 from stage 1"; tail stage2.log; }
 # --resume of a stage 2 with no checkpoint yet is a new run: train.init_from applies (launch/reproduce.sh
