@@ -12,7 +12,11 @@ check "top help" 0 "$V" --help
 check "version" 0 "$V" --version
 check "no args" 2 "$V"
 check "unknown command" 2 "$V" frobnicate
-for c in doctor config data inspect train plot export generate; do check "$c --help" 0 "$V" "$c" --help; done
+# every command the top help lists (so a new one is covered without editing this list)
+cmds=$("$V" --help | awk '/^  [a-z]/ {print $1}')
+[ "$(echo "$cmds" | wc -w)" -ge 15 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: top help lists: $cmds"; }
+for c in $cmds; do check "$c --help" 0 "$V" "$c" --help; done
+check "validate without arguments" 2 "$V" validate
 check "inspect missing file" 1 "$V" inspect /nonexistent.safetensors
 "$V" frobnicate 2>&1 | grep -q "unknown command 'frobnicate'" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: message"; }
 rm -f /tmp/vrobin_cli_out.$$
