@@ -693,7 +693,10 @@ static int validate(trainer *tr) {
         char buf[4096];
         vr_val_json(&r, buf, sizeof buf);
         fprintf(tr->metrics, "{\"step\": %" PRId64 ", %s}\n", tr->step, buf);
-        if (fflush(tr->metrics)) return fatal(tr);
+        if (fflush(tr->metrics)) {
+            vr_fail("%s/metrics.jsonl: %s", tr->run_dir, strerror(errno));
+            return fatal(tr);
+        }
         if (r.n_sampled)
             VR_INFO("step %" PRId64 ": val loss %.4g (%" PRId64 " clips), latent FD free %.3g / teacher-forced %.3g "
                     "(%" PRId64 " clips)",
