@@ -211,9 +211,10 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
     if (o->max_clips && o->max_clips / o->batch < n_batches) n_batches = o->max_clips / o->batch;
     int64_t n_sample = is_robin ? (o->sample_clips + o->batch - 1) / o->batch : 0;
     if (n_batches < 1) {
+        int64_t n_clips = vr_loader_n_clips(l);
         vr_loader_close(l);
         return vr_fail("validate: %s: %" PRId64 " clips make no whole batch of %d (max_clips %d)", o->shards[0],
-                       vr_loader_n_clips(l), o->batch, o->max_clips);
+                       n_clips, o->batch, o->max_clips);
     }
     if (n_sample > vr_loader_batches_per_epoch(l)) n_sample = vr_loader_batches_per_epoch(l);
     int M = vr_loader_info(l)->D;
@@ -252,8 +253,9 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
             r->offset_free[g] = mean_offset(acc, M, SET_FREE, g * M / 3, (g + 1) * M / 3);
             r->offset_teacher[g] = mean_offset(acc, M, SET_TEACHER, g * M / 3, (g + 1) * M / 3);
         }
-        /* needs clips of both parities; with a single clip there is no split */
-        if (!rc && r->n_sampled > 1) rc = fd_between(acc, M, SET_EVEN, SET_ODD, 0, VR_VAL_SEGMENTS, &r->fd_real_split);
+        /* needs clips of both parities (the sampled clips' indices may all be even, e.g.) */
+        if (!rc && !isnan(mean_sq_change(acc, M, SET_EVEN)) && !isnan(mean_sq_change(acc, M, SET_ODD)))
+            rc = fd_between(acc, M, SET_EVEN, SET_ODD, 0, VR_VAL_SEGMENTS, &r->fd_real_split);
     }
     free(acc);
     return rc ? -1 : 0;

@@ -99,7 +99,8 @@ expect() { # STATUS PATTERN ARGS...: the command exits with STATUS and says PATT
 }
 expect 1 "missing.h5" --model val.safetensors --shards shards/missing.h5 && expect 2 "expected an integer >= 1" \
   --model val.safetensors --shards shards/train-00000.h5 --steps 0 && expect 1 "cannot fill one global batch of 64" \
-  --model val.safetensors --shards shards/train-00000.h5 --batch 64 && expect 1 "nothing.safetensors" \
+  --model val.safetensors --shards shards/train-00000.h5 --batch 64 && expect 1 "clips make no whole batch of 8" \
+  --model val.safetensors --shards shards/train-00000.h5 --max-clips 4 && expect 1 "nothing.safetensors" \
   --model nothing.safetensors --shards shards/train-00000.h5 && expect 2 "missing --shards" --model val.safetensors \
   && ok "vrobin validate: bad arguments and inputs are refused with their name" \
   || bad "vrobin validate: bad arguments and inputs are refused with their name"
