@@ -9,6 +9,7 @@
 
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "data/loader.h"
 #include "eval/dist.h"
@@ -400,11 +401,12 @@ int vr_cmd_validate(int argc, char **argv) {
     if (!rc) {
         print_table(&r, model);
         if (json) {
-            char buf[4096];
+            char buf[4096], line[8192];
             vr_val_json(&r, buf, sizeof buf);
-            FILE *f = fopen(json, "w");
-            if (!f || fprintf(f, "{\"model\": \"%s\", %s}\n", model, buf) < 0 || fclose(f)) {
-                vr_fail("%s: cannot write", json);
+            int n = snprintf(line, sizeof line, "{\"model\": \"%s\", %s}\n", model, buf);
+            /* temp name + rename, like every writer here: no half-written result */
+            if (n < 0 || (size_t)n >= sizeof line || vr_write_file_atomic(json, line, (size_t)n)) {
+                if (n < 0 || (size_t)n >= sizeof line) vr_fail("%s: the model path is too long for the result", json);
                 rc = 1;
             }
         }
