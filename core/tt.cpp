@@ -9,7 +9,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -793,55 +795,151 @@ static bool attn_short_fits(const at::Tensor &q, const at::Tensor &k, const at::
            k.size(-1) == q.size(-1);
 }
 
+// softmax(s q k^T + mask) v by libtorch's ops, for any dtype, device, mask and length
+static at::Tensor attention_general(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                                    const at::Tensor &mask, bool causal, double s) {
+    int64_t tq = q.size(-2), tk = k.size(-2);
+    at::TensorOptions fo = q.options();
+    // one additive mask [.., Tq, Tk] (or none) from the causal flag and the caller's mask
+    at::Tensor add;
+    if (causal) add = causal_additive_mask(tq, tk, fo);
+    if (mask.defined()) {
+        at::Tensor m = mask.scalar_type() == at::kBool
+                           ? at::zeros(mask.sizes(), fo).masked_fill(mask.logical_not(),
+                                                                        -std::numeric_limits<float>::infinity())
+                           : mask;
+        add = add.defined() ? add + m : m;
+    }
+#if TT_HAVE_SDPA
+    bool plain_causal = causal && !mask.defined() && tq == tk;  // SDPA's is_causal aligns top-left
+    return at::scaled_dot_product_attention(
+        q, k, v, (plain_causal || !add.defined()) ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(add),
+        0.0, plain_causal, s);
+#else
+    // [.., T, D] -> [N, T, D]; scores = s * q k^T + mask in one baddbmm (matmul, scale and mask
+    // fused), softmax, then p v.
+    std::vector<int64_t> batch(q.sizes().begin(), q.sizes().end() - 2);
+    int64_t d = q.size(-1);
+    at::Tensor q3 = q.reshape({-1, tq, d}), k3 = k.reshape({-1, tk, d}), v3 = v.reshape({-1, tk, v.size(-1)});
+    int64_t n = q3.size(0);
+    at::Tensor scores;
+    if (add.defined()) {
+        if (add.dim() > 2) {  // a batched mask: broadcast over q's batch dims, then flatten
+            std::vector<int64_t> full(batch);
+            full.push_back(tq);
+            full.push_back(tk);
+            add = add.expand(full).reshape({n, tq, tk});
+        }
+        scores = at::baddbmm(add, q3, k3.transpose(1, 2), 1.0, s);
+    } else {
+        scores = at::bmm(q3, k3.transpose(1, 2)) * s;
+    }
+    at::Tensor out = at::bmm(at::softmax(scores, -1), v3);
+    std::vector<int64_t> shape(batch);
+    shape.push_back(tq);
+    shape.push_back(v.size(-1));
+    return out.reshape(shape);
+#endif
+}
+
 extern "C" tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const tt_tensor *v, const tt_tensor *mask,
                                    int causal, double scale) {
     ARG(q);
     ARG(k);
     ARG(v);
     OP({
-        int64_t tq = q->t.size(-2), tk = k->t.size(-2), d = q->t.size(-1);
-        double s = scale > 0 ? scale : 1.0 / std::sqrt((double)d);
+        double s = scale > 0 ? scale : 1.0 / std::sqrt((double)q->t.size(-1));
         if (!causal && !mask && attn_short_fits(q->t, k->t, v->t)) return wrap(AttnShort::apply(q->t, k->t, v->t, s));
-        at::TensorOptions fo = q->t.options();
-        // one additive mask [.., Tq, Tk] (or none) from the causal flag and the caller's mask
-        at::Tensor add;
-        if (causal) add = causal_additive_mask(tq, tk, fo);
-        if (mask) {
-            at::Tensor m = mask->t.scalar_type() == at::kBool
-                               ? at::zeros(mask->t.sizes(), fo).masked_fill(mask->t.logical_not(),
-                                                                            -std::numeric_limits<float>::infinity())
-                               : mask->t;
-            add = add.defined() ? add + m : m;
+        return wrap(attention_general(q->t, k->t, v->t, mask ? mask->t : at::Tensor(), causal, s));
+    })
+}
+
+// ---- attention on a fused QKV projection ----
+// A transformer's qkv projection [B, T, 3C] holds q, k and v of every head. Split with permute +
+// select (as tt_attention's callers did), autograd's backward of the split costs a zero fill of
+// the whole [3, B, H, T, D] gradient per head group, a copy into it and two adds, then a copy back
+// through the permute: about ten passes over an activation where one does. These two functions
+// take the projection itself and hand its gradient back in one pass.
+
+// q, k, v of heads x [B, T, 3, H, D] -> [B, H, T, D] each, the heads made contiguous
+static at::Tensor head_group(const at::Tensor &x, int64_t i) { return x.select(2, i).permute({0, 2, 1, 3}); }
+
+struct SplitHeads : public torch::autograd::Function<SplitHeads> {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x) {
+        ctx->saved_data["sizes"] = x.sizes().vec();
+        return {head_group(x, 0).contiguous(), head_group(x, 1).contiguous(), head_group(x, 2).contiguous()};
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list g) {
+        at::Tensor gx = at::empty(ctx->saved_data["sizes"].toIntVector(), g[0].defined() ? g[0].options()
+                                                                          : g[1].defined() ? g[1].options()
+                                                                                           : g[2].options());
+        for (int64_t i = 0; i < 3; i++) {
+            at::Tensor part = head_group(gx, i);
+            if (g[i].defined()) part.copy_(g[i]);
+            else part.zero_();
         }
-#if TT_HAVE_SDPA
-        bool plain_causal = causal && !mask && tq == tk;  // SDPA's is_causal aligns top-left
-        return wrap(at::scaled_dot_product_attention(
-            q->t, k->t, v->t, (plain_causal || !add.defined()) ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(add),
-            0.0, plain_causal, s));
-#else
-        // [.., T, D] -> [N, T, D]; scores = s * q k^T + mask in one baddbmm (matmul, scale and mask
-        // fused), softmax, then p v.
-        std::vector<int64_t> batch(q->t.sizes().begin(), q->t.sizes().end() - 2);
-        at::Tensor q3 = q->t.reshape({-1, tq, d}), k3 = k->t.reshape({-1, tk, d}), v3 = v->t.reshape({-1, tk, v->t.size(-1)});
-        int64_t n = q3.size(0);
-        at::Tensor scores;
-        if (add.defined()) {
-            if (add.dim() > 2) {  // a batched mask: broadcast over q's batch dims, then flatten
-                std::vector<int64_t> full(batch);
-                full.push_back(tq);
-                full.push_back(tk);
-                add = add.expand(full).reshape({n, tq, tk});
-            }
-            scores = at::baddbmm(add, q3, k3.transpose(1, 2), 1.0, s);
-        } else {
-            scores = at::bmm(q3, k3.transpose(1, 2)) * s;
-        }
-        at::Tensor out = at::bmm(at::softmax(scores, -1), v3);
-        std::vector<int64_t> shape(batch);
-        shape.push_back(tq);
-        shape.push_back(v->t.size(-1));
-        return wrap(out.reshape(shape));
-#endif
+        return {gx};
+    }
+};
+
+// The short-sequence kernel straight on the projection: q, k, v are strided views of it, the
+// output is laid out [B, T, H, D] (heads merged by a view), the backward writes the projection's
+// gradient whole (the three views cover it, so no fill).
+struct AttnShortQKV : public torch::autograd::Function<AttnShortQKV> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, double scale) {
+        int64_t B = x.size(0), T = x.size(1), H = x.size(3), D = x.size(4);
+        at::Tensor q = head_group(x, 0), k = head_group(x, 1), v = head_group(x, 2);
+        at::Tensor o = at::empty({B, T, H, D}, x.options()), ot = o.permute({0, 2, 1, 3});
+        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                             oo = sequence_offsets(ot);
+        at::Tensor p = at::empty({B * H, T, T}, x.options());
+        vr_attn_short_fwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), attn_view(ot, oo), p.data_ptr<float>(),
+                          B * H, (int)T, (int)T, (int)D, (int)D, (float)scale);
+        ctx->save_for_backward({x, p});
+        ctx->saved_data["scale"] = scale;
+        return o;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grads) {
+        auto saved = ctx->get_saved_variables();
+        at::Tensor x = saved[0], p = saved[1], go = grads[0];
+        if (go.stride(-1) != 1 || go.scalar_type() != at::kFloat) go = go.to(at::kFloat).contiguous();
+        int64_t B = x.size(0), T = x.size(1), H = x.size(3), D = x.size(4);
+        at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
+        at::Tensor q = head_group(x, 0), k = head_group(x, 1), v = head_group(x, 2), got = go.permute({0, 2, 1, 3});
+        at::Tensor gq = head_group(gx, 0), gk = head_group(gx, 1), gv = head_group(gx, 2);
+        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                             og = sequence_offsets(got), ogq = sequence_offsets(gq), ogk = sequence_offsets(gk),
+                             ogv = sequence_offsets(gv);
+        vr_attn_short_bwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), p.data_ptr<float>(), attn_view(got, og),
+                          attn_view(gq, ogq), attn_view(gk, ogk), attn_view(gv, ogv), B * H, (int)T, (int)T, (int)D,
+                          (int)D, (float)ctx->saved_data["scale"].toDouble());
+        return {gx, at::Tensor()};
+    }
+};
+
+extern "C" tt_tensor *tt_attention_qkv(const tt_tensor *qkv, int n_heads, const tt_tensor *mask, int causal,
+                                       double scale) {
+    ARG(qkv);
+    const at::Tensor &a = qkv->t;
+    if (a.dim() != 3 || n_heads < 1 || a.size(2) % (3 * (int64_t)n_heads) || a.size(2) == 0) {
+        char *desc = tt_describe(qkv);
+        tt_fail("tt_attention_qkv: projection %s with %d heads: expected [B, T, 3C], C a multiple of the heads", desc,
+                n_heads);
+        free(desc);
+        return nullptr;
+    }
+    OP({
+        int64_t B = a.size(0), T = a.size(1), C = a.size(2) / 3, D = C / n_heads;
+        double s = scale > 0 ? scale : 1.0 / std::sqrt((double)D);
+        at::Tensor x = a.reshape({B, T, 3, n_heads, D});
+        if (!causal && !mask && x.is_contiguous() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+            x.numel() > 0 && T <= VR_ATTN_SHORT_MAX)
+            return wrap(AttnShortQKV::apply(x, s).reshape({B, T, C}));
+        auto qkv3 = SplitHeads::apply(x);
+        at::Tensor out = attention_general(qkv3[0], qkv3[1], qkv3[2], mask ? mask->t : at::Tensor(), causal, s);
+        return wrap(out.transpose(1, 2).reshape({B, T, C}));
     })
 }
 
@@ -1127,6 +1225,56 @@ extern "C" void tt_autocast_begin(tt_dtype dt) {
         if (g_autocast_depth++ == 0) autocast_enable(true, to_st(dt));
     }
     TT_CATCH(__func__)
+}
+
+// The op profiler: libtorch's legacy CPU profiler with input shapes; at the end its push/pop
+// events are paired per thread and written as Chrome-trace "X" events with the shapes in args.
+static std::string g_profile_path;
+
+extern "C" int tt_profile_begin(const char *path) {
+    if (!g_profile_path.empty()) return tt_fail("tt_profile_begin: a profile is already running"), -1;
+    OPI(namespace prof = torch::autograd::profiler;
+        prof::enableProfilerLegacy(prof::ProfilerConfig(prof::ProfilerState::CPU, /*report_input_shapes=*/true));
+        g_profile_path = path;)
+}
+
+extern "C" int tt_profile_end(void) {
+    if (g_profile_path.empty()) return tt_fail("tt_profile_end: no profile is running"), -1;
+    std::string path = g_profile_path;
+    g_profile_path.clear();
+    try {
+        auto lists = torch::autograd::profiler::disableProfilerLegacy();
+        FILE *f = fopen(path.c_str(), "w");
+        if (!f) return tt_fail("tt_profile_end: cannot write %s: %s", path.c_str(), strerror(errno)), -1;
+        fputs("[\n", f);
+        int first = 1;
+        for (auto &events : lists) {
+            std::vector<const torch::autograd::profiler::LegacyEvent *> open;
+            for (auto &e : events) {
+                if (e.kindStr() == "push") open.push_back(&e);
+                if (e.kindStr() != "pop" || open.empty()) continue;
+                const auto *start = open.back();
+                open.pop_back();
+                std::string shapes;
+                for (const auto &sh : start->shapes()) {
+                    shapes += shapes.empty() ? "[" : ", [";
+                    for (size_t k = 0; k < sh.size(); k++) shapes += (k ? ", " : "") + std::to_string(sh[k]);
+                    shapes += "]";
+                }
+                std::string name = start->name(); // op names carry no quotes or backslashes
+                fprintf(f, "%s{\"name\": \"%s\", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, \"tid\": %llu, "
+                        "\"pid\": 0, \"args\": {\"shapes\": [%s]}}",
+                        first ? "" : ",\n", name.c_str(), start->cpuUs(), start->cpuElapsedUs(e),
+                        (unsigned long long)start->threadId(), shapes.c_str());
+                first = 0;
+            }
+        }
+        fputs("\n]\n", f);
+        if (fclose(f)) return tt_fail("tt_profile_end: writing %s: %s", path.c_str(), strerror(errno)), -1;
+        return 0;
+    }
+    TT_CATCH(__func__)
+    return -1;
 }
 
 extern "C" void tt_autocast_end(void) {

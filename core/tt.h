@@ -201,6 +201,11 @@ tt_tensor *tt_embedding(const tt_tensor *weight, const tt_tensor *indices);
  * scale <= 0 means 1/sqrt(D). */
 tt_tensor *tt_attention(const tt_tensor *q, const tt_tensor *k, const tt_tensor *v, const tt_tensor *mask,
                         int causal, double scale);
+/* The same on a transformer's fused projection: qkv [B, T, 3C] = [q | k | v], each of n_heads
+ * heads of C / n_heads, -> the attention with the heads merged, [B, T, C]. Equal to splitting the
+ * heads and calling tt_attention, but its backward hands qkv its gradient in one pass (the split's
+ * own backward costs about ten passes over the activation). */
+tt_tensor *tt_attention_qkv(const tt_tensor *qkv, int n_heads, const tt_tensor *mask, int causal, double scale);
 /* Dropout with a seeded generator (deterministic); identity when p == 0 or !train. */
 tt_tensor *tt_dropout(const tt_tensor *x, double p, int train, tt_gen *g);
 tt_tensor *tt_mse_loss(const tt_tensor *pred, const tt_tensor *target);            /* mean */
@@ -278,6 +283,11 @@ void tt_no_grad_end(void);
 /* bf16 autocast for matmuls/linear on CPU or CUDA (nestable begin/end, per thread). */
 void tt_autocast_begin(tt_dtype dt);
 void tt_autocast_end(void);
+/* libtorch's own op profiler (CPU), for finding where a step's time goes: between begin and end
+ * every ATen op is timed; end writes the events to `path` as a Chrome trace (chrome://tracing,
+ * or bench/profile_ops.py for a table of self times). One profile at a time. 0 or -1. */
+int tt_profile_begin(const char *path);
+int tt_profile_end(void);
 
 /* ---- parameter registry ------------------------------------------------------------------ */
 tt_params *tt_params_new(void);

@@ -167,9 +167,7 @@ static tt_tensor *merge_heads(const nn_attention *a, const tt_tensor *y, const t
 }
 
 tt_tensor *nn_attention_fwd(const nn_attention *a, const tt_tensor *x, int causal, const tt_tensor *mask) {
-    tt_tensor *q, *k, *v;
-    qkv_heads(a, x, &q, &k, &v);
-    return merge_heads(a, tt_attention(q, k, v, mask, causal, 0.0), x);
+    return nn_linear_fwd(&a->proj, tt_attention_qkv(nn_linear_fwd(&a->qkv, x), a->n_heads, mask, causal, 0.0));
 }
 
 tt_tensor *nn_mlp_fwd(const nn_mlp *m, const tt_tensor *x) {

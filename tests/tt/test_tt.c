@@ -269,6 +269,57 @@ static void test_attention_short(void) {
     tt_scope_end();
 }
 
+/* tt_attention_qkv on a fused projection [B, T, 3C]: equal to splitting the heads by hand and
+ * calling tt_attention, forward and the gradient of the projection, on the short kernel (no mask,
+ * <= 64 tokens) and on libtorch's path (causal, a bool mask, 65 tokens, float64); a projection
+ * whose width is not 3 x a multiple of the heads is refused by name */
+static void test_attention_qkv(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(9);
+    struct {
+        int B, T, H, D, causal, masked;
+        tt_dtype dt;
+    } cases[] = {{3, 10, 4, 16, 0, 0, TT_F32}, {2, 64, 2, 8, 0, 0, TT_F32}, {2, 65, 2, 8, 0, 0, TT_F32},
+                 {2, 12, 3, 4, 1, 0, TT_F32},  {2, 12, 3, 4, 0, 1, TT_F32}, {2, 9, 2, 6, 0, 0, TT_F64}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int B = cases[c].B, T = cases[c].T, H = cases[c].H, D = cases[c].D, C = H * D;
+        tt_dtype dt = cases[c].dt;
+        tt_tensor *base = tt_to_dtype(tt_randn(g, TT_SHAPE(B, T, 3 * C), TT_F32), dt);
+        tt_tensor *gout = tt_to_dtype(tt_randn(g, TT_SHAPE(B, T, C), TT_F32), dt);
+        /* a random bool mask with the diagonal allowed (no fully masked row) */
+        tt_tensor *mask =
+            cases[c].masked ? tt_gt_scalar(tt_add(tt_rand(g, TT_SHAPE(T, T), TT_F32), tt_eye(T, TT_F32)), 0.3) : NULL;
+        tt_tensor *outs[2], *grads[2];
+        for (int path = 0; path < 2; path++) { /* 0: tt_attention_qkv; 1: split by hand + tt_attention */
+            tt_tensor *leaf = tt_detach(base);
+            tt_set_requires_grad(leaf, 1);
+            if (path == 0) {
+                outs[0] = tt_attention_qkv(leaf, H, mask, cases[c].causal, 0.0);
+            } else {
+                tt_tensor *qkv = tt_permute(tt_reshape(leaf, TT_SHAPE(B, T, 3, H, D)), TT_SHAPE(2, 0, 3, 1, 4));
+                tt_tensor *y = tt_attention(tt_select(qkv, 0, 0), tt_select(qkv, 0, 1), tt_select(qkv, 0, 2), mask,
+                                            cases[c].causal, 0.0);
+                outs[1] = tt_reshape(tt_transpose(y, 1, 2), TT_SHAPE(B, T, C));
+            }
+            tt_backward(tt_sum_all(tt_mul(outs[path], gout)));
+            grads[path] = tt_grad(leaf);
+        }
+        double e = outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(outs[0], outs[1])))) : INFINITY;
+        double eg = grads[0] && grads[1] ? item(tt_max_all(tt_abs(tt_sub(grads[0], grads[1])))) : INFINITY;
+        double tol = dt == TT_F64 ? 1e-12 : 1e-5;
+        CHECK(e <= tol && eg <= tol, "attention on qkv, B %d T %d H %d D %d causal %d mask %d: out %.2e, grad %.2e", B,
+              T, H, D, cases[c].causal, cases[c].masked, e, eg);
+        printf("attention on qkv B %d T %2d H %d D %2d causal %d mask %d %s: out %.2e, grad of qkv %.2e\n", B, T, H, D,
+               cases[c].causal, cases[c].masked, dt == TT_F64 ? "f64" : "f32", e, eg);
+    }
+    tt_clear_error();
+    CHECK(!tt_attention_qkv(tt_zeros(TT_SHAPE(2, 5, 20), TT_F32), 4, NULL, 0, 0.0) &&
+              strstr(tt_last_error(), "tt_attention_qkv") && strstr(tt_last_error(), "[2, 5, 20]"),
+          "a projection of 20 columns for 4 heads is refused: %s", tt_last_error());
+    tt_gen_free(g);
+    tt_scope_end();
+}
+
 /* tt_ln_modulate and tt_gated_add: fused on f32 (rows read as views of a chunked adaLN
  * projection), against the composite ops in float64 (the path other dtypes take): forward and
  * the gradients of every input */
@@ -308,6 +359,7 @@ int main(void) {
     test_adaln_fused();
     test_gelu_fused();
     test_attention_short();
+    test_attention_qkv();
     test_errors();
     test_scopes();
     test_autograd_and_gen();
