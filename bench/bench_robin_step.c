@@ -10,6 +10,8 @@
  *                   (the resolved config) and exit, so that the Python side trains the same
  *                   model and weights on the same data with the same draws
  *     --matmul      also time a 1024x1024 float32 matmul (GFLOP/s, best of 10)
+ *     --profile F   after the timed steps, run one more under libtorch's op profiler and write
+ *                   its Chrome trace to F (bench/profile_ops.py F: self time per op)
  *
  * The step is train/trainer.c's, without the loader, MPI and logging: robin_ops.loss (per-clip
  * flow draws, condition dropout, FSQ stats) + item, backward, end of the step's scope (frees the
@@ -157,12 +159,12 @@ static void print_json(const vr_model *m, int B, int warmup, int steps, int matm
 
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: %s CONFIG [--steps N] [--warmup N] [--batch B] [--dump DIR] [--matmul] [key=value ...]\n",
+        fprintf(stderr, "usage: %s CONFIG [--steps N] [--warmup N] [--batch B] [--dump DIR] [--matmul] [--profile F] [key=value ...]\n",
                 argv[0]);
         return 2;
     }
     int steps = 5, warmup = 2, B = 8, matmul = 0, n_ov = 0;
-    const char *dump_dir = NULL;
+    const char *dump_dir = NULL, *profile = NULL;
     char *ov[64];
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -170,6 +172,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump_dir = argv[++i];
         else if (!strcmp(argv[i], "--matmul")) matmul = 1;
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc) profile = argv[++i];
         else if (strchr(argv[i], '=') && n_ov < 64) ov[n_ov++] = argv[i];
         else {
             fprintf(stderr, "bench_robin_step: unknown argument '%s'\n", argv[i]);
@@ -240,6 +243,14 @@ int main(int argc, char **argv) {
         if (s == warmup - 1) getrusage(RUSAGE_SELF, &ru0);
     }
     getrusage(RUSAGE_SELF, &ru1);
+    if (profile) { /* one more step, profiled (the profiler's overhead stays out of the timings) */
+        double t[N_PARTS + 1], loss, norm;
+        if (tt_profile_begin(profile) || train_step(&m, &batch, o, ema, c, run_seed + 999, t, &loss, &norm) ||
+            tt_profile_end()) {
+            die("profiled step");
+            goto done;
+        }
+    }
     print_json(&m, B, warmup, steps, matmul, losses, norms, times, &ru0, &ru1);
     rc = 0;
 
