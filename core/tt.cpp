@@ -527,6 +527,15 @@ UNARY(tt_diagonal, at::diagonal(a))
 // GELU (tanh form) on contiguous f32 CPU tensors through the fused loops of core/fused.h: one
 // pass forward, one backward, instead of libtorch 1.13's Sleef tanh passes (18 % of a training
 // step of the small model). Saves its input as at::gelu does; no double backward.
+// Under CPU bf16 autocast the fused kernels' inputs arrive as the bf16 outputs of linears. They
+// run on a float copy (one conversion pass) rather than on libtorch's composite ops, which in 1.13
+// are several times slower in bf16 on CPU (the bf16 variant of bench/run_robin_train_bench.sh);
+// the outputs are float, which autocast's next linear casts back. Outside autocast nothing changes.
+static at::Tensor autocast_f32(const at::Tensor &t) {
+    bool low = t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf;
+    return low && t.device().is_cpu() && at::autocast::is_cpu_enabled() ? t.to(at::kFloat) : t;
+}
+
 struct GeluTanhFused : public torch::autograd::Function<GeluTanhFused> {
     static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x) {
         ctx->save_for_backward({x});
@@ -545,11 +554,10 @@ struct GeluTanhFused : public torch::autograd::Function<GeluTanhFused> {
 
 extern "C" tt_tensor *tt_gelu(const tt_tensor *a, int tanh_approx) {
     ARG(a);
-    OP(const at::Tensor &x = a->t;
-       // (under bf16 autocast the input is the bf16 output of a linear: libtorch's path)
+    OP(at::Tensor x = tanh_approx ? autocast_f32(a->t) : a->t;
        if (tanh_approx && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() && x.numel() > 0)
            return wrap(GeluTanhFused::apply(x));
-       return wrap(at::gelu(x, tanh_approx ? "tanh" : "none"));)
+       return wrap(at::gelu(a->t, tanh_approx ? "tanh" : "none"));)
 }
 
 BINARY(tt_lt, at::lt(a, b))
@@ -708,8 +716,9 @@ extern "C" tt_tensor *tt_ln_modulate(const tt_tensor *x, const tt_tensor *shift,
     ARG(shift);
     ARG(scale);
     OP({
-        if (dit_fused_fits(x->t) && row_view_fits(shift->t, x->t) && row_view_fits(scale->t, x->t))
-            return wrap(LnModulate::apply(x->t.contiguous(), shift->t, scale->t, eps));
+        at::Tensor xf = autocast_f32(x->t), sh = autocast_f32(shift->t), sc = autocast_f32(scale->t);
+        if (dit_fused_fits(xf) && row_view_fits(sh, xf) && row_view_fits(sc, xf))
+            return wrap(LnModulate::apply(xf.contiguous(), sh, sc, eps));
         at::Tensor ln = at::layer_norm(x->t, {x->t.size(-1)}, {}, {}, eps);
         return wrap(ln * (scale->t + 1.0) + shift->t);
     })
@@ -720,9 +729,10 @@ extern "C" tt_tensor *tt_gated_add(const tt_tensor *x, const tt_tensor *gate, co
     ARG(gate);
     ARG(y);
     OP({
-        if (dit_fused_fits(x->t) && row_view_fits(gate->t, x->t) && y->t.sizes() == x->t.sizes() &&
-            y->t.scalar_type() == at::kFloat && y->t.device().is_cpu())
-            return wrap(GatedAdd::apply(x->t.contiguous(), gate->t, y->t.contiguous()));
+        at::Tensor xf = autocast_f32(x->t), gf = autocast_f32(gate->t), yf = autocast_f32(y->t);
+        if (dit_fused_fits(xf) && row_view_fits(gf, xf) && yf.sizes() == xf.sizes() && yf.scalar_type() == at::kFloat &&
+            yf.device().is_cpu())
+            return wrap(GatedAdd::apply(xf.contiguous(), gf, yf.contiguous()));
         return wrap(x->t + gate->t * y->t);
     })
 }
@@ -933,11 +943,11 @@ extern "C" tt_tensor *tt_attention_qkv(const tt_tensor *qkv, int n_heads, const 
     OP({
         int64_t B = a.size(0), T = a.size(1), C = a.size(2) / 3, D = C / n_heads;
         double s = scale > 0 ? scale : 1.0 / std::sqrt((double)D);
-        at::Tensor x = a.reshape({B, T, 3, n_heads, D});
+        at::Tensor x = autocast_f32(a).reshape({B, T, 3, n_heads, D});
         if (!causal && !mask && x.is_contiguous() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
             x.numel() > 0 && T <= VR_ATTN_SHORT_MAX)
             return wrap(AttnShortQKV::apply(x, s).reshape({B, T, C}));
-        auto qkv3 = SplitHeads::apply(x);
+        auto qkv3 = SplitHeads::apply(a.reshape({B, T, 3, n_heads, D}));
         at::Tensor out = attention_general(qkv3[0], qkv3[1], qkv3[2], mask ? mask->t : at::Tensor(), causal, s);
         return wrap(out.transpose(1, 2).reshape({B, T, C}));
     })

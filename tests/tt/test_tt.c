@@ -354,12 +354,58 @@ static void test_adaln_fused(void) {
     tt_scope_end();
 }
 
+/* Under bf16 autocast the fused ops take bf16 inputs (the outputs of linears) on a float copy:
+ * results equal to the float path on the same values (so the fused kernels ran: libtorch's bf16
+ * composite ops would round), gradients reach the bf16 inputs as bf16; outside autocast a bf16
+ * input keeps libtorch's bf16 path */
+static void test_fused_autocast(void) {
+    tt_scope_begin();
+    tt_gen *g = tt_gen_new(11);
+    int N = 6, S = 10, d = 32;
+    tt_tensor *src[4] = {tt_randn(g, TT_SHAPE(N, S, d), TT_F32), tt_randn(g, TT_SHAPE(N, 3 * d), TT_F32),
+                         tt_randn(g, TT_SHAPE(N, S, d), TT_F32), tt_randn(g, TT_SHAPE(N, S, 3 * d), TT_F32)};
+    tt_tensor *w = tt_randn(g, TT_SHAPE(N, S, d), TT_F32), *outs[2], *grads[2][4];
+    for (int path = 0; path < 2; path++) { /* 0: bf16 leaves under autocast; 1: their float values, no autocast */
+        tt_tensor *in[4];
+        for (int i = 0; i < 4; i++) {
+            in[i] = tt_detach(tt_to_dtype(tt_to_dtype(src[i], TT_BF16), path ? TT_F32 : TT_BF16));
+            tt_set_requires_grad(in[i], 1);
+        }
+        if (path == 0) tt_autocast_begin(TT_BF16);
+        tt_tensor *m[3];
+        tt_chunk(tt_unsqueeze(in[1], 1), 3, -1, m); /* shift, scale, gate rows */
+        tt_tensor *u = tt_gelu(tt_mul(tt_ln_modulate(in[0], m[0], m[1], 1e-6), in[2]), 1);
+        outs[path] = tt_add(tt_gated_add(in[0], m[2], u), tt_attention_qkv(in[3], 4, NULL, 0, 0.0));
+        if (path == 0) tt_autocast_end();
+        tt_backward(tt_sum_all(tt_mul(outs[path], w)));
+        for (int i = 0; i < 4; i++) grads[path][i] = tt_grad(in[i]);
+    }
+    double e = outs[0] && outs[1] ? item(tt_max_all(tt_abs(tt_sub(outs[0], outs[1])))) : INFINITY, eg = 0;
+    int bf16_grads = 1;
+    for (int i = 0; i < 4; i++) {
+        bf16_grads &= grads[0][i] && tt_dtype_of(grads[0][i]) == TT_BF16;
+        double scale = grads[1][i] ? item(tt_max_all(tt_abs(grads[1][i]))) : 1;
+        eg = fmax(eg, grads[0][i] && grads[1][i]
+                          ? item(tt_max_all(tt_abs(tt_sub(tt_to_dtype(grads[0][i], TT_F32), grads[1][i])))) / scale
+                          : INFINITY);
+    }
+    CHECK(outs[0] && tt_dtype_of(outs[0]) == TT_F32 && e <= 1e-6, "fused ops under bf16 autocast == float path: %.2e",
+          e);
+    CHECK(bf16_grads && eg <= 1.0 / 128, "bf16 inputs get bf16 gradients within bf16 round-off: %.2e of the max", eg);
+    tt_tensor *b = tt_to_dtype(src[0], TT_BF16);
+    CHECK(tt_dtype_of(tt_gelu(b, 1)) == TT_BF16, "outside autocast a bf16 input stays bf16");
+    printf("fused ops under bf16 autocast vs the float path: out %.2e, gradients %.2e of their max\n", e, eg);
+    tt_gen_free(g);
+    tt_scope_end();
+}
+
 int main(void) {
     tt_set_num_threads(1);
     test_adaln_fused();
     test_gelu_fused();
     test_attention_short();
     test_attention_qkv();
+    test_fused_autocast();
     test_errors();
     test_scopes();
     test_autograd_and_gen();
