@@ -1,5 +1,7 @@
-/* optim.c — see optim.h. The update runs as the same ATen in-place ops, in the same order, as
- * torch.optim.AdamW's single-tensor path, so the results agree with PyTorch to the last bits. */
+/* optim.c — see optim.h. The update follows torch.optim.AdamW's single-tensor path op by op, in
+ * its order: on the host as one pass per parameter (torch's path makes ten passes over the
+ * parameter and its moments; the update is memory-bound), elsewhere (CUDA) as the same ATen
+ * in-place ops. Results agree with PyTorch to float round-off (tests/python/train_reference.py). */
 #define _GNU_SOURCE
 #include "train/optim.h"
 
@@ -111,8 +113,14 @@ int vr_optim_gather_grads(vr_optim *o, int accumulate) {
 }
 
 double vr_optim_grad_norm(const vr_optim *o) {
+    /* eight partial sums: independent chains the compiler vectorises (one chain is latency-bound) */
+    double part[8] = {0};
+    int64_t n = o->offset[o->n], k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) part[j] += (double)o->grad[k + j] * (double)o->grad[k + j];
+    for (; k < n; k++) part[0] += (double)o->grad[k] * (double)o->grad[k];
     double ss = 0;
-    for (int64_t k = 0; k < o->offset[o->n]; k++) ss += (double)o->grad[k] * (double)o->grad[k];
+    for (int j = 0; j < 8; j++) ss += part[j];
     return sqrt(ss);
 }
 
@@ -138,6 +146,20 @@ void vr_optim_scale_grads(vr_optim *o, double s) {
     for (int64_t k = 0; k < o->offset[o->n]; k++) o->grad[k] *= f;
 }
 
+/* AdamW on n host floats, torch's single-tensor path per element with its float constants:
+ * p *= 1 - lr wd; m = m b1 + (1 - b1) g; v = v b2 + (1 - b2) g g; p += -step m / (sqrt(v) / bc2_sqrt + eps).
+ * Compiled with -fno-math-errno (train/train.cmake), so sqrtf is an instruction and the loop
+ * vectorises; v >= 0 always, and a NaN gradient is the NaN guard's to catch. */
+static void adamw_host(float *restrict p, float *restrict m, float *restrict v, const float *restrict g, int64_t n,
+                       float keep, float b1, float one_b1, float b2, float one_b2, float bc2_sqrt, float eps,
+                       float neg_step) {
+    for (int64_t k = 0; k < n; k++) {
+        float mk = m[k] * b1 + one_b1 * g[k], vk = v[k] * b2 + one_b2 * g[k] * g[k];
+        m[k] = mk, v[k] = vk;
+        p[k] = p[k] * keep + neg_step * mk / (sqrtf(vk) / bc2_sqrt + eps);
+    }
+}
+
 int vr_optim_step(vr_optim *o, double lr) {
     const vr_adamw_opts *a = &o->opts;
     int rc = 0;
@@ -147,8 +169,17 @@ int vr_optim_step(vr_optim *o, double lr) {
         double t = (double)++o->count[i];
         double bc1 = 1 - pow(a->beta1, t), bc2 = 1 - pow(a->beta2, t);
         double step_size = lr / bc1, bc2_sqrt = sqrt(bc2);
-        tt_scope_begin();
         tt_tensor *p = tt_params_at(o->params, i);
+        float *pd = tt_data_ptr(p), *md = tt_data_ptr(o->m[i]), *vd = tt_data_ptr(o->v[i]);
+        if (pd && md && vd) { /* host, contiguous: one pass */
+            adamw_host(pd, md, vd, o->grad + o->offset[i], o->offset[i + 1] - o->offset[i],
+                       (float)(1 - lr * a->weight_decay), (float)a->beta1, (float)(1 - a->beta1), (float)a->beta2,
+                       (float)(1 - a->beta2), (float)bc2_sqrt, (float)a->eps, (float)-step_size);
+            if (tt_fill_(o->t[i], t)) rc = vr_fail("AdamW step count of '%s': %s", tt_params_name(o->params, i),
+                                                   tt_last_error());
+            continue;
+        }
+        tt_scope_begin();
         int64_t shape[16];
         int nd = tt_shape(p, shape, 16);
         tt_tensor *g = tt_from_data(o->grad + o->offset[i], TT_F32, shape, nd);
