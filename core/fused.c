@@ -21,8 +21,10 @@ static inline void axpy(float *y, float a, const float *x, int n) {
     for (int e = 0; e < n; e++) y[e] += a * x[e];
 }
 
-VR_SIMD_CLONES void vr_attn_short_fwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, vr_attn_view o, float *p,
-                                      int64_t n, int tq, int tk, int d, int dv, float scale) {
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE void attn_fwd_body(vr_attn_view q, vr_attn_view k, vr_attn_view v, vr_attn_view o, float *p, int64_t n,
+                                 int tq, int tk, int d, int dv, float scale) {
     for (int64_t s = 0; s < n; s++) {
         const float *qs = q.base + q.off[s], *ks = k.base + k.off[s], *vs = v.base + v.off[s];
         float *os = o.base + o.off[s], *ps = p + s * tq * tk;
@@ -43,9 +45,9 @@ VR_SIMD_CLONES void vr_attn_short_fwd(vr_attn_view q, vr_attn_view k, vr_attn_vi
     }
 }
 
-VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, const float *p, vr_attn_view go,
-                                      vr_attn_view gq, vr_attn_view gk, vr_attn_view gv, int64_t n, int tq, int tk,
-                                      int d, int dv, float scale) {
+ALWAYS_INLINE void attn_bwd_body(vr_attn_view q, vr_attn_view k, vr_attn_view v, const float *p, vr_attn_view go,
+                                 vr_attn_view gq, vr_attn_view gk, vr_attn_view gv, int64_t n, int tq, int tk, int d,
+                                 int dv, float scale) {
     for (int64_t s = 0; s < n; s++) {
         const float *qs = q.base + q.off[s], *ks = k.base + k.off[s], *vs = v.base + v.off[s];
         const float *gos = go.base + go.off[s], *ps = p + s * tq * tk;
@@ -71,6 +73,21 @@ VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_vi
             }
         }
     }
+}
+
+/* The head width is a compile-time constant in the common case (64: the small and base models),
+ * so the dot products and axpys over it unroll fully; other widths take the generic loop. */
+VR_SIMD_CLONES void vr_attn_short_fwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, vr_attn_view o, float *p,
+                                      int64_t n, int tq, int tk, int d, int dv, float scale) {
+    if (d == 64 && dv == 64) attn_fwd_body(q, k, v, o, p, n, tq, tk, 64, 64, scale);
+    else attn_fwd_body(q, k, v, o, p, n, tq, tk, d, dv, scale);
+}
+
+VR_SIMD_CLONES void vr_attn_short_bwd(vr_attn_view q, vr_attn_view k, vr_attn_view v, const float *p, vr_attn_view go,
+                                      vr_attn_view gq, vr_attn_view gk, vr_attn_view gv, int64_t n, int tq, int tk,
+                                      int d, int dv, float scale) {
+    if (d == 64 && dv == 64) attn_bwd_body(q, k, v, p, go, gq, gk, gv, n, tq, tk, 64, 64, scale);
+    else attn_bwd_body(q, k, v, p, go, gq, gk, gv, n, tq, tk, d, dv, scale);
 }
 
 VR_SIMD_CLONES void vr_ln_modulate_fwd(const float *x, const float *shift, const float *scale, int64_t ld, float *y,

@@ -224,7 +224,7 @@ static void test_attention_short(void) {
     tt_gen *g = tt_gen_new(5);
     struct {
         int B, T, H, D;
-    } cases[] = {{3, 10, 4, 16}, {2, 1, 2, 8}, {2, 64, 3, 12}, {1, 7, 5, 3}};
+    } cases[] = {{3, 10, 4, 16}, {2, 1, 2, 8}, {2, 64, 3, 12}, {1, 7, 5, 3}, {2, 10, 2, 64} /* the unrolled width */};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         int B = cases[c].B, T = cases[c].T, H = cases[c].H, D = cases[c].D;
         tt_tensor *base = tt_randn(g, TT_SHAPE(B, T, 3, H, D), TT_F32),
@@ -279,7 +279,8 @@ static void test_attention_qkv(void) {
     struct {
         int B, T, H, D, causal, masked;
         tt_dtype dt;
-    } cases[] = {{3, 10, 4, 16, 0, 0, TT_F32}, {2, 64, 2, 8, 0, 0, TT_F32}, {2, 65, 2, 8, 0, 0, TT_F32},
+    } cases[] = {{3, 10, 4, 16, 0, 0, TT_F32}, {2, 10, 2, 64, 0, 0, TT_F32}, {2, 64, 2, 8, 0, 0, TT_F32},
+                 {2, 65, 2, 8, 0, 0, TT_F32},
                  {2, 12, 3, 4, 1, 0, TT_F32},  {2, 12, 3, 4, 0, 1, TT_F32}, {2, 9, 2, 6, 0, 0, TT_F64}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         int B = cases[c].B, T = cases[c].T, H = cases[c].H, D = cases[c].D, C = H * D;
