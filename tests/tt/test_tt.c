@@ -400,6 +400,32 @@ static void test_fused_autocast(void) {
     tt_scope_end();
 }
 
+/* tt_profile_begin/end: a Chrome trace naming the ops run in between with their input shapes;
+ * a second begin and an end without a begin are refused; an unwritable path is an error */
+static void test_profile(void) {
+    tt_scope_begin();
+    const char *path = "test_tt_profile.json";
+    remove(path);
+    CHECK(tt_profile_end() == -1 && strstr(tt_last_error(), "no profile"), "end without begin refused: %s",
+          tt_last_error());
+    CHECK(tt_profile_begin(path) == 0, "profile begins");
+    CHECK(tt_profile_begin(path) == -1 && strstr(tt_last_error(), "already"), "second begin refused");
+    tt_matmul(tt_ones(TT_SHAPE(3, 5), TT_F32), tt_ones(TT_SHAPE(5, 7), TT_F32));
+    CHECK(tt_profile_end() == 0, "profile ends: %s", tt_last_error());
+    FILE *f = fopen(path, "r");
+    char buf[1 << 16] = "";
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f) fclose(f);
+    CHECK(strstr(buf, "\"name\": \"aten::mm\"") && strstr(buf, "[[3, 5], [5, 7]]") && strstr(buf, "\"ph\": \"X\""),
+          "the trace names aten::mm with its input shapes (%zu bytes)", n);
+    remove(path);
+    CHECK(tt_profile_begin("/nonexistent-dir/p.json") == 0 && tt_profile_end() == -1 &&
+              strstr(tt_last_error(), "/nonexistent-dir/p.json"),
+          "an unwritable trace path is an error naming it: %s", tt_last_error());
+    tt_scope_end();
+}
+
 int main(void) {
     tt_set_num_threads(1);
     test_adaln_fused();
@@ -407,6 +433,7 @@ int main(void) {
     test_attention_short();
     test_attention_qkv();
     test_fused_autocast();
+    test_profile();
     test_errors();
     test_scopes();
     test_autograd_and_gen();
