@@ -6,7 +6,9 @@ Python side: the same model written in plain torch (tests/python/models_referenc
 same weights, batch and flow draws (dumped by the C driver), torch.optim.AdamW,
 clip_grad_norm_ and an EMA (lerp_). Both: 1 torch thread, OpenBLAS's default threads (the
 runtime.torch_threads=1 / runtime.blas_threads=0 policy). C and Python rounds alternate and each
-side keeps its best round (lowest median step), so load from elsewhere does not decide the ratio.
+side keeps its best round (lowest median step), so load from elsewhere does not decide the ratio;
+the report also gives each round's C / Python pair and their median (the pair runs back to back,
+so a machine whose speed drifts between rounds moves both of its sides).
 
 Variants (one round each, default: no video branch; bf16 autocast) run the same comparison with
 config overrides. Then `vrobin train` itself on SynthV2M tiny shards: 1 rank (OpenBLAS 2
@@ -285,6 +287,11 @@ def compare(exe, config, overrides, rounds, warmup, steps, work, tag, max_wait):
             "agree_first": [max_rel(c_runs[0][k][:1], py_runs[0][k][:1]) for k in ("losses", "grad_norms")]}
 
 
+def paired_median(m):
+    """Median over the rounds of C's step / Python's step in the same round (adjacent in time)."""
+    return statistics.median(r["c_ms"] / r["py_ms"] for r in m["rounds"])
+
+
 # ---------------------------------------------------------------------------- vrobin train, 1 vs 2 ranks
 
 def run_checked(cmd, log):
@@ -412,19 +419,22 @@ def report(res, args):
         "",
         f"1024² f32 matmul in the same run (best of 10 after 2 warm-ups, best round): C {m['matmul_gflops_c']:.0f}"
         f" GFLOP/s, Python {m['matmul_gflops_py']:.0f} GFLOP/s. The issue's goal is C ≤ 0.8 × Python;"
-        f" this run: {m['c']['median_ms'] / m['python']['median_ms']:.2f}.",
+        f" this run: {m['c']['median_ms'] / m['python']['median_ms']:.2f} (best rounds), median of the rounds'"
+        f" C / Python pairs {paired_median(m):.2f}: the machine's speed drifts between rounds, and a round"
+        " pair runs back to back, so the paired ratio is the steadier of the two.",
         "",
         "The rounds (before each side's round the benchmark waits up to"
         f" {args.max_wait:.0f} s for the machine to be idle; \"other jobs\" is the CPU other processes used"
         " during the round, from /proc/stat minus our own CPU time: 1.0 = a whole core taken from us):",
         "",
         "| round | C step, ms | other jobs, cores | C 1024² matmul, GFLOP/s | Python step, ms | other jobs, cores |"
-        " Python 1024² matmul, GFLOP/s |",
-        "|---|---|---|---|---|---|---|",
+        " Python 1024² matmul, GFLOP/s | C / Python |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(m["rounds"]):
         lines.append(f"| {i + 1} | {r['c_ms']:.0f} | {r['c_foreign_cores']:.2f} | {r['c_matmul_gflops']:.0f} |"
-                     f" {r['py_ms']:.0f} | {r['py_foreign_cores']:.2f} | {r['py_matmul_gflops']:.0f} |")
+                     f" {r['py_ms']:.0f} | {r['py_foreign_cores']:.2f} | {r['py_matmul_gflops']:.0f} |"
+                     f" {r['c_ms'] / r['py_ms']:.2f} |")
     lines.append("")
     if res["variants"]:
         lines += ["## Variants, same method (one round each, so less robust than the table above)", "",
