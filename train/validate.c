@@ -26,13 +26,15 @@ enum { SET_REAL, SET_FREE, SET_TEACHER, SET_EVEN, SET_ODD, N_SETS };
 #define N_CELLS (N_SETS * VR_VAL_SEGMENTS)
 
 static int64_t cell_size(int D) { return 1 + D + (int64_t)D * D; }
+/* where the sums of `set` in segment s start, for features of dimension D */
+static int64_t cell_at(int D, int set, int s) { return (set * VR_VAL_SEGMENTS + s) * cell_size(D); }
 
 /* Adds the features of frames 1..T-1 of one clip x [T][M] to set `set`: frame t into segment t * S / T. */
 static void accumulate(double *acc, int M, int set, const float *x, int64_t T) {
     int D = 2 * M;
     double f[D];
     for (int64_t t = 1; t < T; t++) {
-        double *cell = acc + (set * VR_VAL_SEGMENTS + t * VR_VAL_SEGMENTS / T) * cell_size(D);
+        double *cell = acc + cell_at(D, set, (int)(t * VR_VAL_SEGMENTS / T));
         for (int i = 0; i < M; i++) {
             f[i] = x[t * M + i];
             f[M + i] = (double)x[t * M + i] - x[(t - 1) * M + i];
@@ -48,24 +50,24 @@ static void accumulate(double *acc, int M, int set, const float *x, int64_t T) {
 
 /* Mean and unbiased covariance from the sums of segments [s0, s1) of `set`. */
 static int stats_of(const double *acc, int M, int set, int s0, int s1, vr_dist_stats *st) {
-    M *= 2; /* the feature dimension */
-    st->d = M;
+    int D = 2 * M;
+    st->d = D;
     st->n = 0;
-    st->mu = calloc((size_t)M, sizeof *st->mu);
-    st->sigma = calloc((size_t)M * M, sizeof *st->sigma);
+    st->mu = calloc((size_t)D, sizeof *st->mu);
+    st->sigma = calloc((size_t)D * D, sizeof *st->sigma);
     if (!st->mu || !st->sigma) return vr_fail("validate: out of memory");
     double n = 0;
     for (int s = s0; s < s1; s++) {
-        const double *cell = acc + (set * VR_VAL_SEGMENTS + s) * cell_size(M);
+        const double *cell = acc + cell_at(D, set, s);
         n += cell[0];
-        for (int i = 0; i < M; i++) st->mu[i] += cell[1 + i];
-        for (int64_t k = 0; k < (int64_t)M * M; k++) st->sigma[k] += cell[1 + M + k];
+        for (int i = 0; i < D; i++) st->mu[i] += cell[1 + i];
+        for (int64_t k = 0; k < (int64_t)D * D; k++) st->sigma[k] += cell[1 + D + k];
     }
     if (n < 2) return vr_fail("validate: %.0f latent frames in a set; need at least 2", n);
     st->n = (int64_t)n;
-    for (int i = 0; i < M; i++) st->mu[i] /= n;
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < M; j++) st->sigma[i * M + j] = (st->sigma[i * M + j] - n * st->mu[i] * st->mu[j]) / (n - 1);
+    for (int i = 0; i < D; i++) st->mu[i] /= n;
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < D; j++) st->sigma[i * D + j] = (st->sigma[i * D + j] - n * st->mu[i] * st->mu[j]) / (n - 1);
     return 0;
 }
 
@@ -74,7 +76,7 @@ static double mean_sq_change(const double *acc, int M, int set) {
     int D = 2 * M;
     double n = 0, sq = 0;
     for (int s = 0; s < VR_VAL_SEGMENTS; s++) {
-        const double *cell = acc + (set * VR_VAL_SEGMENTS + s) * cell_size(D);
+        const double *cell = acc + cell_at(D, set, s);
         n += cell[0];
         for (int i = M; i < D; i++) sq += cell[1 + D + (int64_t)i * D + i];
     }
@@ -89,7 +91,7 @@ static double mean_offset(const double *acc, int M, int set, int lo, int hi) {
         const int which = k ? SET_REAL : set;
         double tot = 0;
         for (int s = 0; s < VR_VAL_SEGMENTS; s++) {
-            const double *cell = acc + (which * VR_VAL_SEGMENTS + s) * cell_size(D);
+            const double *cell = acc + cell_at(D, which, s);
             n[k] += cell[0];
             for (int i = lo; i < hi; i++) tot += cell[1 + i];
         }
@@ -120,7 +122,7 @@ static int sample_batch(vr_model *m, const vr_batch *b, const vr_val_opts *o, do
     tt_scope_begin();
     tt_tensor *real = model_normalised_audio(m, b, "validate"); /* [B,T,M] */
     if (!real || tt_to_data(real, host, sizeof *host * (size_t)b->T * M * b->B)) goto done;
-    for (int i = 0; i < b->B; i++) accumulate(acc, M, SET_REAL, host + (int64_t)i * b->T * M, b->T);
+    /* the real frames by clip parity; SET_REAL is their sum, made once after the last batch */
     for (int i = 0; i < b->B; i++)
         accumulate(acc, M, b->clip[i] % 2 ? SET_ODD : SET_EVEN, host + (int64_t)i * b->T * M, b->T);
     for (int pass = 0; pass < 2; pass++) {
@@ -241,6 +243,9 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
     r->loss = sum[0] / (double)r->n_loss;
     for (int i = 0; i < r->n_parts; i++) r->part[i] = sum[1 + i] / (double)r->n_loss;
     if (n_sample) {
+        double *real = acc + cell_at(2 * M, SET_REAL, 0); /* a set's segments lie back to back */
+        const double *even = acc + cell_at(2 * M, SET_EVEN, 0), *odd = acc + cell_at(2 * M, SET_ODD, 0);
+        for (int64_t k = 0; k < VR_VAL_SEGMENTS * cell_size(2 * M); k++) real[k] = even[k] + odd[k];
         r->n_sampled = n_sample * o->batch;
         rc = fd_between(acc, M, SET_REAL, SET_FREE, 0, VR_VAL_SEGMENTS, &r->fd_free) ||
              fd_between(acc, M, SET_REAL, SET_TEACHER, 0, VR_VAL_SEGMENTS, &r->fd_teacher);
