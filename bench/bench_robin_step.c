@@ -159,7 +159,9 @@ static void print_json(const vr_model *m, int B, int warmup, int steps, int matm
 
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: %s CONFIG [--steps N] [--warmup N] [--batch B] [--dump DIR] [--matmul] [--profile F] [key=value ...]\n",
+        fprintf(stderr,
+                "usage: %s CONFIG [--steps N] [--warmup N] [--batch B] [--dump DIR] [--matmul] [--profile F] "
+                "[key=value ...]\n",
                 argv[0]);
         return 2;
     }
