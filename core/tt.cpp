@@ -524,9 +524,6 @@ UNARY(tt_real, at::real(a))
 UNARY(tt_imag, at::imag(a))
 UNARY(tt_diagonal, at::diagonal(a))
 
-// GELU (tanh form) on contiguous f32 CPU tensors through the fused loops of core/fused.h: one
-// pass forward, one backward, instead of libtorch 1.13's Sleef tanh passes (18 % of a training
-// step of the small model). Saves its input as at::gelu does; no double backward.
 // Under CPU bf16 autocast the fused kernels' inputs arrive as the bf16 outputs of linears. They
 // run on a float copy (one conversion pass) rather than on libtorch's composite ops, which in 1.13
 // are several times slower in bf16 on CPU (the bf16 variant of bench/run_robin_train_bench.sh);
@@ -536,6 +533,9 @@ static at::Tensor autocast_f32(const at::Tensor &t) {
     return low && t.device().is_cpu() && at::autocast::is_cpu_enabled() ? t.to(at::kFloat) : t;
 }
 
+// GELU (tanh form) on contiguous f32 CPU tensors through the fused loops of core/fused.h: one
+// pass forward, one backward, instead of libtorch 1.13's Sleef tanh passes (18 % of a training
+// step of the small model). Saves its input as at::gelu does; no double backward.
 struct GeluTanhFused : public torch::autograd::Function<GeluTanhFused> {
     static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x) {
         ctx->save_for_backward({x});
@@ -756,20 +756,40 @@ static vr_attn_view attn_view(const at::Tensor &t, const std::vector<int64_t> &o
     return vr_attn_view{t.data_ptr<float>(), off.data(), t.stride(-2)};
 }
 
+// The short kernels on [.., T, D] views (any strides with contiguous elements): o = attention,
+// p receives the probabilities; and the gradients from them into gq, gk, gv (overwritten).
+static at::Tensor attn_short_forward(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                                     const at::Tensor &o, double scale) {
+    std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                         oo = sequence_offsets(o);
+    int64_t tq = q.size(-2), tk = k.size(-2);
+    at::Tensor p = at::empty({(int64_t)oq.size(), tq, tk}, q.options());
+    vr_attn_short_fwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), attn_view(o, oo), p.data_ptr<float>(),
+                      (int64_t)oq.size(), (int)tq, (int)tk, (int)q.size(-1), (int)v.size(-1), (float)scale);
+    return p;
+}
+
+static void attn_short_backward(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &p,
+                                const at::Tensor &go, const at::Tensor &gq, const at::Tensor &gk, const at::Tensor &gv,
+                                double scale) {
+    std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
+                         og = sequence_offsets(go), ogq = sequence_offsets(gq), ogk = sequence_offsets(gk),
+                         ogv = sequence_offsets(gv);
+    vr_attn_short_bwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), p.data_ptr<float>(), attn_view(go, og),
+                      attn_view(gq, ogq), attn_view(gk, ogk), attn_view(gv, ogv), (int64_t)oq.size(), (int)q.size(-2),
+                      (int)k.size(-2), (int)q.size(-1), (int)v.size(-1), (float)scale);
+}
+
 struct AttnShort : public torch::autograd::Function<AttnShort> {
     static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &q, const at::Tensor &k,
                               const at::Tensor &v, double scale) {
-        int64_t tq = q.size(-2), tk = k.size(-2), d = q.size(-1), dv = v.size(-1);
+        int64_t tq = q.size(-2), dv = v.size(-1);
         // [B, H, T, D] heads: the output laid out [B, T, H, D], so merging the heads is a view
         std::vector<int64_t> shape = q.sizes().vec();
         shape.back() = dv;
         at::Tensor o = q.dim() == 4 ? at::empty({q.size(0), tq, q.size(1), dv}, q.options()).permute({0, 2, 1, 3})
                                     : at::empty(shape, q.options());
-        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
-                             oo = sequence_offsets(o);
-        at::Tensor p = at::empty({(int64_t)oq.size(), tq, tk}, q.options());
-        vr_attn_short_fwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), attn_view(o, oo), p.data_ptr<float>(),
-                          (int64_t)oq.size(), (int)tq, (int)tk, (int)d, (int)dv, (float)scale);
+        at::Tensor p = attn_short_forward(q, k, v, o, scale);
         ctx->save_for_backward({q, k, v, p});
         ctx->saved_data["scale"] = scale;
         return o;
@@ -781,13 +801,7 @@ struct AttnShort : public torch::autograd::Function<AttnShort> {
         if (go.stride(-1) != 1 || go.scalar_type() != at::kFloat) go = go.to(at::kFloat).contiguous();
         at::Tensor gq = at::empty(q.sizes().vec(), q.options()), gk = at::empty(k.sizes().vec(), k.options()),
                    gv = at::empty(v.sizes().vec(), v.options());
-        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
-                             og = sequence_offsets(go), ogq = sequence_offsets(gq), ogk = sequence_offsets(gk),
-                             ogv = sequence_offsets(gv);
-        vr_attn_short_bwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), p.data_ptr<float>(), attn_view(go, og),
-                          attn_view(gq, ogq), attn_view(gk, ogk), attn_view(gv, ogv), (int64_t)oq.size(),
-                          (int)q.size(-2), (int)k.size(-2), (int)q.size(-1), (int)v.size(-1),
-                          (float)ctx->saved_data["scale"].toDouble());
+        attn_short_backward(q, k, v, p, go, gq, gk, gv, ctx->saved_data["scale"].toDouble());
         return {gq, gk, gv, at::Tensor()};
     }
 };
@@ -881,14 +895,9 @@ struct SplitHeads : public torch::autograd::Function<SplitHeads> {
     }
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                    torch::autograd::variable_list g) {
-        at::Tensor gx = at::empty(ctx->saved_data["sizes"].toIntVector(), g[0].defined() ? g[0].options()
-                                                                          : g[1].defined() ? g[1].options()
-                                                                                           : g[2].options());
-        for (int64_t i = 0; i < 3; i++) {
-            at::Tensor part = head_group(gx, i);
-            if (g[i].defined()) part.copy_(g[i]);
-            else part.zero_();
-        }
+        // (autograd materialises the gradient of an unused output as zeros: all three are defined)
+        at::Tensor gx = at::empty(ctx->saved_data["sizes"].toIntVector(), g[0].options());
+        for (int64_t i = 0; i < 3; i++) head_group(gx, i).copy_(g[i]);
         return {gx};
     }
 };
@@ -898,14 +907,9 @@ struct SplitHeads : public torch::autograd::Function<SplitHeads> {
 // gradient whole (the three views cover it, so no fill).
 struct AttnShortQKV : public torch::autograd::Function<AttnShortQKV> {
     static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, double scale) {
-        int64_t B = x.size(0), T = x.size(1), H = x.size(3), D = x.size(4);
-        at::Tensor q = head_group(x, 0), k = head_group(x, 1), v = head_group(x, 2);
-        at::Tensor o = at::empty({B, T, H, D}, x.options()), ot = o.permute({0, 2, 1, 3});
-        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
-                             oo = sequence_offsets(ot);
-        at::Tensor p = at::empty({B * H, T, T}, x.options());
-        vr_attn_short_fwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), attn_view(ot, oo), p.data_ptr<float>(),
-                          B * H, (int)T, (int)T, (int)D, (int)D, (float)scale);
+        at::Tensor o = at::empty({x.size(0), x.size(1), x.size(3), x.size(4)}, x.options()); // [B, T, H, D]
+        at::Tensor p = attn_short_forward(head_group(x, 0), head_group(x, 1), head_group(x, 2), o.permute({0, 2, 1, 3}),
+                                          scale);
         ctx->save_for_backward({x, p});
         ctx->saved_data["scale"] = scale;
         return o;
@@ -915,16 +919,10 @@ struct AttnShortQKV : public torch::autograd::Function<AttnShortQKV> {
         auto saved = ctx->get_saved_variables();
         at::Tensor x = saved[0], p = saved[1], go = grads[0];
         if (go.stride(-1) != 1 || go.scalar_type() != at::kFloat) go = go.to(at::kFloat).contiguous();
-        int64_t B = x.size(0), T = x.size(1), H = x.size(3), D = x.size(4);
         at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
-        at::Tensor q = head_group(x, 0), k = head_group(x, 1), v = head_group(x, 2), got = go.permute({0, 2, 1, 3});
-        at::Tensor gq = head_group(gx, 0), gk = head_group(gx, 1), gv = head_group(gx, 2);
-        std::vector<int64_t> oq = sequence_offsets(q), ok = sequence_offsets(k), ov = sequence_offsets(v),
-                             og = sequence_offsets(got), ogq = sequence_offsets(gq), ogk = sequence_offsets(gk),
-                             ogv = sequence_offsets(gv);
-        vr_attn_short_bwd(attn_view(q, oq), attn_view(k, ok), attn_view(v, ov), p.data_ptr<float>(), attn_view(got, og),
-                          attn_view(gq, ogq), attn_view(gk, ogk), attn_view(gv, ogv), B * H, (int)T, (int)T, (int)D,
-                          (int)D, (float)ctx->saved_data["scale"].toDouble());
+        attn_short_backward(head_group(x, 0), head_group(x, 1), head_group(x, 2), p, go.permute({0, 2, 1, 3}),
+                            head_group(gx, 0), head_group(gx, 1), head_group(gx, 2),
+                            ctx->saved_data["scale"].toDouble());
         return {gx, at::Tensor()};
     }
 };
@@ -1254,7 +1252,8 @@ extern "C" int tt_profile_end(void) {
     g_profile_path.clear();
     try {
         auto lists = torch::autograd::profiler::disableProfilerLegacy();
-        FILE *f = fopen(path.c_str(), "w");
+        std::string tmp = path + ".tmp"; // temp name + rename: no half-written trace
+        FILE *f = fopen(tmp.c_str(), "w");
         if (!f) return tt_fail("tt_profile_end: cannot write %s: %s", path.c_str(), strerror(errno)), -1;
         fputs("[\n", f);
         int first = 1;
@@ -1280,7 +1279,12 @@ extern "C" int tt_profile_end(void) {
             }
         }
         fputs("\n]\n", f);
-        if (fclose(f)) return tt_fail("tt_profile_end: writing %s: %s", path.c_str(), strerror(errno)), -1;
+        bool bad = ferror(f) != 0;
+        if (fclose(f) || bad || std::rename(tmp.c_str(), path.c_str())) {
+            tt_fail("tt_profile_end: writing %s: %s", path.c_str(), strerror(errno ? errno : EIO));
+            std::remove(tmp.c_str());
+            return -1;
+        }
         return 0;
     }
     TT_CATCH(__func__)
