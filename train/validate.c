@@ -1,6 +1,7 @@
 /* validate.c — validation loss and the free vs teacher-forced sample check (validate.h). */
 #include "train/validate.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -69,6 +70,13 @@ static int stats_of(const double *acc, int M, int set, int s0, int s1, vr_dist_s
     for (int i = 0; i < D; i++)
         for (int j = 0; j < D; j++) st->sigma[i * D + j] = (st->sigma[i * D + j] - n * st->mu[i] * st->mu[j]) / (n - 1);
     return 0;
+}
+
+/* Frames summed into `set` over all segments. */
+static double frames_in(const double *acc, int M, int set) {
+    double n = 0;
+    for (int s = 0; s < VR_VAL_SEGMENTS; s++) n += acc[cell_at(2 * M, set, s)];
+    return n;
 }
 
 /* Mean squared frame change Σ_i E[dx_i²] of `set` over all segments. */
@@ -259,8 +267,8 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
             r->offset_free[g] = mean_offset(acc, M, SET_FREE, g * M / 3, (g + 1) * M / 3);
             r->offset_teacher[g] = mean_offset(acc, M, SET_TEACHER, g * M / 3, (g + 1) * M / 3);
         }
-        /* needs clips of both parities (the sampled clips' indices may all be even, e.g.) */
-        if (!rc && !isnan(mean_sq_change(acc, M, SET_EVEN)) && !isnan(mean_sq_change(acc, M, SET_ODD)))
+        /* needs frames of both parities, as stats_of does (the sampled clips' indices may all be even) */
+        if (!rc && frames_in(acc, M, SET_EVEN) >= 2 && frames_in(acc, M, SET_ODD) >= 2)
             rc = fd_between(acc, M, SET_EVEN, SET_ODD, 0, VR_VAL_SEGMENTS, &r->fd_real_split);
     }
     free(acc);
@@ -408,10 +416,16 @@ int vr_cmd_validate(int argc, char **argv) {
         if (json) {
             char buf[4096], line[8192];
             vr_val_json(&r, buf, sizeof buf);
-            int n = snprintf(line, sizeof line, "{\"model\": \"%s\", %s}\n", model, buf);
+            /* the path as a JSON string (quotes and backslashes escaped) */
+            cJSON *name = cJSON_CreateString(model);
+            char *quoted = name ? cJSON_PrintUnformatted(name) : NULL;
+            int n = quoted ? snprintf(line, sizeof line, "{\"model\": %s, %s}\n", quoted, buf) : -1;
+            cJSON_free(quoted);
+            cJSON_Delete(name);
             /* temp name + rename, like every writer here: no half-written result */
             if (n < 0 || (size_t)n >= sizeof line || vr_write_file_atomic(json, line, (size_t)n)) {
-                if (n < 0 || (size_t)n >= sizeof line) vr_fail("%s: the model path is too long for the result", json);
+                if (n < 0) vr_fail("%s: out of memory", json);
+                else if ((size_t)n >= sizeof line) vr_fail("%s: the model path is too long for the result", json);
                 rc = 1;
             }
         }
