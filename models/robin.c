@@ -335,6 +335,9 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
                                (long long)B, (long long)b->T, (long long)M, b->id ? b->id[0] : "?",
                                tt_ndim(o.teacher), (long long)tt_size(o.teacher, 0), (long long)tt_size(o.teacher, 1),
                                (long long)tt_size(o.teacher, 2));
+    if (o.teacher_to < ROBIN_TEACH_BOTH || o.teacher_to > ROBIN_TEACH_DIT_CTX)
+        return model_fail_null("robin_generate: teacher_to must be ROBIN_TEACH_BOTH, _PLANNER or _DIT_CTX (got %d)",
+                               o.teacher_to);
     if (o.dit_bf16 && (o.torch_dit || tt_get_default_device() != TT_CPU))
         return model_fail_null("robin_generate: bf16 sampling is a mode of the C LocDiT kernel (CPU), not of the "
                                "libtorch path");
@@ -372,9 +375,12 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
     tt_tensor *zeros = tt_zeros(TT_SHAPE(B, F, M), TT_F32);    /* context of patch 0 */
     ok = ok && out && cs && zeros;
     if (ok && H) ok = !tt_copy_(tt_slice(out, 1, 0, H, 1), tt_reshape(o.history, TT_SHAPE(B, H, F, M)));
-    /* what is fed back: the samples, or the teacher's patches */
-    tt_tensor *fed = o.teacher ? tt_reshape(o.teacher, TT_SHAPE(B, P, F, M)) : out;
-    ok = ok && fed;
+    /* what is fed back to the planner (fed) and to LocDiT's context (fed_ctx): the samples, or the
+     * teacher's patches */
+    tt_tensor *teach = o.teacher ? tt_reshape(o.teacher, TT_SHAPE(B, P, F, M)) : NULL;
+    tt_tensor *fed = teach && o.teacher_to != ROBIN_TEACH_DIT_CTX ? teach : out;
+    tt_tensor *fed_ctx = teach && o.teacher_to != ROBIN_TEACH_PLANNER ? teach : out;
+    ok = ok && (!o.teacher || teach);
     t = lap(&tm->prefix, t);
     for (int64_t k = 0; ok && k < P; k++) {
         tt_scope_begin();
@@ -396,7 +402,7 @@ tt_tensor *robin_generate(vr_model *m, const vr_batch *b, const robin_gen_opts *
         ok = c && !tt_copy_(tt_select(cs, 1, k), c);
         if (ok && k >= H) { /* history patches are already in `out` */
             tt_tensor *noise = patch_noise(g, o.clip_gens, B, F, M);
-            tt_tensor *ctx = prev ? prev : zeros, *x = NULL;
+            tt_tensor *ctx = k && !o.no_dit_ctx ? tt_select(fed_ctx, 1, k - 1) : zeros, *x = NULL;
             if (noise)
                 x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, steps, o.solver, scale)
                          : dit_sample(&r->dit, ctx, c, noise, steps, o.solver, scale);

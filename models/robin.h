@@ -66,6 +66,8 @@ typedef struct robin_gen_times {
 } robin_gen_times;
 
 /* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
+enum { ROBIN_TEACH_BOTH = 0, ROBIN_TEACH_PLANNER, ROBIN_TEACH_DIT_CTX };
+
 typedef struct robin_gen_opts {
     int steps;        /* solver steps per patch; 0 = model.sample_steps */
     double cfg_scale; /* guidance scale > 0 (1 = no guidance); 0 = model.cfg_scale */
@@ -80,6 +82,14 @@ typedef struct robin_gen_opts {
      * context, as in training; every patch is still sampled (history patches excepted). A free run
      * given its own output as teacher reproduces itself. NULL: feed back the samples. */
     const tt_tensor *teacher;
+    /* Where the teacher's patch goes (with teacher set): ROBIN_TEACH_BOTH (0) the planner's audio
+     * history and LocDiT's context; ROBIN_TEACH_PLANNER the planner only (LocDiT's context is the
+     * previous sample); ROBIN_TEACH_DIT_CTX LocDiT's context only (the planner reads the samples).
+     * Which path carries the drift of a free run (train/validate.h). */
+    int teacher_to;
+    /* 1: LocDiT's context is zero for every patch (as in the rows model.ctx_dropout hid in
+     * training): the previous patch reaches the patch only through the planner. */
+    int no_dit_ctx;
     /* One noise generator per clip [B]: clip i's draws then depend on clip_gens[i] only, not on
      * which clips share its batch. NULL: the [B, F, M] draws of each patch come from g. */
     tt_gen **clip_gens;

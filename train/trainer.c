@@ -700,7 +700,7 @@ static int validate(trainer *tr) {
         if (r.n_sampled)
             VR_INFO("step %" PRId64 ": val loss %.4g (%" PRId64 " clips), latent FD free %.3g / teacher-forced %.3g "
                     "(%" PRId64 " clips)",
-                    tr->step, r.loss, r.n_loss, r.fd_free, r.fd_teacher, r.n_sampled);
+                    tr->step, r.loss, r.n_loss, r.sample[VR_VAL_FREE].fd, r.sample[VR_VAL_TEACHER].fd, r.n_sampled);
         else
             VR_INFO("step %" PRId64 ": val loss %.4g (%" PRId64 " clips)", tr->step, r.loss, r.n_loss);
     }

@@ -23,7 +23,9 @@
  * (D = 2M): the frame and its change, so that dynamics count, not only the marginal of single frames
  * (the eval's mel backbone also reads the first difference; a jittery sample with the right frames
  * would look perfect on frames alone). */
-enum { SET_REAL, SET_FREE, SET_TEACHER, SET_EVEN, SET_ODD, N_SETS };
+enum { SET_REAL, SET_EVEN, SET_ODD, SET_MODE0, N_SETS = SET_MODE0 + VR_VAL_N_MODES }; /* generation g: SET_MODE0 + g */
+
+const char *const vr_val_mode_name[VR_VAL_N_MODES] = {"free", "teacher", "teach_planner", "teach_ctx", "no_ctx"};
 #define N_CELLS (N_SETS * VR_VAL_SEGMENTS)
 
 static int64_t cell_size(int D) { return 1 + D + (int64_t)D * D; }
@@ -116,8 +118,8 @@ static int fd_between(const double *acc, int M, int set1, int set2, int s0, int 
     return rc ? -1 : 0;
 }
 
-/* Both generations of one batch's clips; their frames and the real ones go into acc. */
-static int sample_batch(vr_model *m, const vr_batch *b, const vr_val_opts *o, double *acc, int M) {
+/* The generations of one batch's clips (vr_val_result.n_modes); their frames and the real ones go into acc. */
+static int sample_batch(vr_model *m, const vr_batch *b, const vr_val_opts *o, int n_modes, double *acc, int M) {
     int rc = -1;
     tt_gen **gens = calloc((size_t)b->B, sizeof *gens);
     float *host = malloc(sizeof *host * (size_t)b->T * M * b->B);
@@ -133,8 +135,8 @@ static int sample_batch(vr_model *m, const vr_batch *b, const vr_val_opts *o, do
     /* the real frames by clip parity; SET_REAL is their sum, made once after the last batch */
     for (int i = 0; i < b->B; i++)
         accumulate(acc, M, b->clip[i] % 2 ? SET_ODD : SET_EVEN, host + (int64_t)i * b->T * M, b->T);
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < b->B; i++) { /* the same noise in both passes */
+    for (int mode = 0; mode < n_modes; mode++) {
+        for (int i = 0; i < b->B; i++) { /* the same noise in every generation */
             tt_gen_free(gens[i]);
             if (!(gens[i] = tt_gen_new(vr_gen_clip_seed(o->seed, b->id[i])))) goto done;
         }
@@ -142,11 +144,15 @@ static int sample_batch(vr_model *m, const vr_batch *b, const vr_val_opts *o, do
                              .cfg_scale = o->cfg_scale,
                              .clip_gens = gens,
                              .dit_threads = o->dit_threads,
-                             .teacher = pass ? real : NULL};
+                             .teacher = mode == VR_VAL_FREE || mode == VR_VAL_NO_CTX ? NULL : real,
+                             .teacher_to = mode == VR_VAL_TEACH_PLANNER ? ROBIN_TEACH_PLANNER
+                                           : mode == VR_VAL_TEACH_CTX  ? ROBIN_TEACH_DIT_CTX
+                                                                       : ROBIN_TEACH_BOTH,
+                             .no_dit_ctx = mode == VR_VAL_NO_CTX};
         tt_tensor *x = robin_generate(m, b, &go, NULL, NULL);
         if (!x || tt_to_data(x, host, sizeof *host * (size_t)b->T * M * b->B)) goto done;
         for (int i = 0; i < b->B; i++)
-            accumulate(acc, M, pass ? SET_TEACHER : SET_FREE, host + (int64_t)i * b->T * M, b->T);
+            accumulate(acc, M, SET_MODE0 + mode, host + (int64_t)i * b->T * M, b->T);
     }
     rc = 0;
 done:
@@ -203,8 +209,14 @@ static int agree_sum(const vr_dist *d, int failed, double *buf, int64_t n) {
 
 int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_result *r) {
     memset(r, 0, sizeof *r);
-    r->fd_free = r->fd_teacher = r->fd_real_split = NAN;
-    for (int s = 0; s < VR_VAL_SEGMENTS; s++) r->fd_free_seg[s] = r->fd_teacher_seg[s] = NAN;
+    r->fd_real_split = NAN;
+    for (int g = 0; g < VR_VAL_N_MODES; g++) {
+        vr_val_sample *v = &r->sample[g];
+        v->fd = v->dx_ratio = NAN;
+        for (int s = 0; s < VR_VAL_SEGMENTS; s++) v->fd_seg[s] = NAN;
+        for (int k = 0; k < 3; k++) v->offset[k] = NAN;
+    }
+    r->n_modes = o->feedback_split ? VR_VAL_N_MODES : 2;
     int world = d ? d->world : 1, rank = d ? d->rank : 0;
     int is_robin = m->ops == &robin_ops;
     if (o->n_shards < 1) return vr_fail("validate: no validation shards given");
@@ -240,7 +252,7 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
             break;
         }
         if (j < n_batches) rc = loss_batch(m, &b, j, o, sum, r);
-        if (!rc && j < n_sample) rc = sample_batch(m, &b, o, acc, M);
+        if (!rc && j < n_sample) rc = sample_batch(m, &b, o, r->n_modes, acc, M);
     }
     vr_loader_close(l);
     if (agree_sum(d, rc != 0, sum, 1 + VR_MAX_LOSS_PARTS) || (n_sample && agree_sum(d, 0, acc, n_acc))) {
@@ -255,17 +267,14 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
         const double *even = acc + cell_at(2 * M, SET_EVEN, 0), *odd = acc + cell_at(2 * M, SET_ODD, 0);
         for (int64_t k = 0; k < VR_VAL_SEGMENTS * cell_size(2 * M); k++) real[k] = even[k] + odd[k];
         r->n_sampled = n_sample * o->batch;
-        rc = fd_between(acc, M, SET_REAL, SET_FREE, 0, VR_VAL_SEGMENTS, &r->fd_free) ||
-             fd_between(acc, M, SET_REAL, SET_TEACHER, 0, VR_VAL_SEGMENTS, &r->fd_teacher);
-        for (int s = 0; s < VR_VAL_SEGMENTS && !rc; s++)
-            rc = fd_between(acc, M, SET_REAL, SET_FREE, s, s + 1, &r->fd_free_seg[s]) ||
-                 fd_between(acc, M, SET_REAL, SET_TEACHER, s, s + 1, &r->fd_teacher_seg[s]);
         double real_sq = mean_sq_change(acc, M, SET_REAL);
-        r->dx_ratio_free = mean_sq_change(acc, M, SET_FREE) / real_sq;
-        r->dx_ratio_teacher = mean_sq_change(acc, M, SET_TEACHER) / real_sq;
-        for (int g = 0; g < 3; g++) {
-            r->offset_free[g] = mean_offset(acc, M, SET_FREE, g * M / 3, (g + 1) * M / 3);
-            r->offset_teacher[g] = mean_offset(acc, M, SET_TEACHER, g * M / 3, (g + 1) * M / 3);
+        for (int g = 0; g < r->n_modes && !rc; g++) {
+            vr_val_sample *v = &r->sample[g];
+            int set = SET_MODE0 + g;
+            rc = fd_between(acc, M, SET_REAL, set, 0, VR_VAL_SEGMENTS, &v->fd);
+            for (int s = 0; s < VR_VAL_SEGMENTS && !rc; s++) rc = fd_between(acc, M, SET_REAL, set, s, s + 1, &v->fd_seg[s]);
+            v->dx_ratio = mean_sq_change(acc, M, set) / real_sq;
+            for (int k = 0; k < 3; k++) v->offset[k] = mean_offset(acc, M, set, k * M / 3, (k + 1) * M / 3);
         }
         /* needs frames of both parities, as stats_of does (the sampled clips' indices may all be even) */
         if (!rc && frames_in(acc, M, SET_EVEN) >= 2 && frames_in(acc, M, SET_ODD) >= 2)
@@ -281,17 +290,16 @@ int vr_val_json(const vr_val_result *r, char *buf, size_t cap) {
     PUT("\"val_loss\": %.17g, \"val_clips\": %" PRId64, r->loss, r->n_loss);
     for (int i = 0; i < r->n_parts; i++) PUT(", \"val_%s\": %.17g", r->part_name[i], r->part[i]);
     if (r->n_sampled) {
-        PUT(", \"val_sampled\": %" PRId64 ", \"val_fd_free\": %.9g, \"val_fd_teacher\": %.9g", r->n_sampled, r->fd_free,
-            r->fd_teacher);
-        PUT(", \"val_dx_ratio_free\": %.9g, \"val_dx_ratio_teacher\": %.9g", r->dx_ratio_free, r->dx_ratio_teacher);
+        PUT(", \"val_sampled\": %" PRId64, r->n_sampled);
         if (!isnan(r->fd_real_split)) PUT(", \"val_fd_real_split\": %.9g", r->fd_real_split);
         static const char *const third[3] = {"low", "mid", "high"};
-        for (int g = 0; g < 3; g++)
-            PUT(", \"val_offset_%s_free\": %.6g, \"val_offset_%s_teacher\": %.6g", third[g], r->offset_free[g],
-                third[g], r->offset_teacher[g]);
-        for (int s = 0; s < VR_VAL_SEGMENTS; s++)
-            PUT(", \"val_fd_free_seg%d\": %.9g, \"val_fd_teacher_seg%d\": %.9g", s, r->fd_free_seg[s], s,
-                r->fd_teacher_seg[s]);
+        for (int g = 0; g < r->n_modes; g++) {
+            const vr_val_sample *v = &r->sample[g];
+            const char *name = vr_val_mode_name[g];
+            PUT(", \"val_fd_%s\": %.9g, \"val_dx_ratio_%s\": %.9g", name, v->fd, name, v->dx_ratio);
+            for (int k = 0; k < 3; k++) PUT(", \"val_offset_%s_%s\": %.6g", third[k], name, v->offset[k]);
+            for (int s = 0; s < VR_VAL_SEGMENTS; s++) PUT(", \"val_fd_%s_seg%d\": %.9g", name, s, v->fd_seg[s]);
+        }
     }
 #undef PUT
     return (int)n;
@@ -302,12 +310,15 @@ int vr_val_json(const vr_val_result *r, char *buf, size_t cap) {
 static void usage(FILE *out) {
     fprintf(out, "usage: vrobin validate --model MODEL.safetensors --shards VAL.h5[,VAL2.h5...] [--batch 8]\n"
                  "                       [--max-clips 64] [--sample-clips 16] [--steps 10] [--cfg-scale S]\n"
-                 "                       [--dit-threads 1] [--seed 1] [--json OUT.json]\n\n"
+                 "                       [--dit-threads 1] [--seed 1] [--feedback-split] [--json OUT.json]\n\n"
                  "The loss of an export on held-out shards (training-time randomness off, draws seeded per\n"
                  "clip) and, for Video-Robin models, the Fréchet distance of sampled latent frames to the\n"
                  "same clips' real frames, sampled freely and teacher-forced (the real previous patch fed\n"
                  "back), over the clip and per quarter of it. Free >> teacher-forced: the model is hurt by\n"
-                 "its own feedback (exposure bias). --sample-clips 0 skips sampling. Prints a Markdown table.\n");
+                 "its own feedback (exposure bias). --feedback-split adds three generations that tell which\n"
+                 "path carries the drift: the real previous patch to the planner only, to LocDiT's context\n"
+                 "only, and a free run without LocDiT's context. --sample-clips 0 skips sampling. Prints\n"
+                 "Markdown tables.\n");
 }
 
 static int parse_int(const char *flag, const char *v, int lo, int *out) {
@@ -325,18 +336,29 @@ static void print_table(const vr_val_result *r, const char *model) {
     printf("| %s | value |\n|---|---:|\n", model);
     printf("| val loss (%" PRId64 " clips) | %.5f |\n", r->n_loss, r->loss);
     for (int i = 0; i < r->n_parts; i++) printf("| val %s | %.5f |\n", r->part_name[i], r->part[i]);
-    if (!r->n_sampled) return;
-    printf("| FD free (%" PRId64 " clips) | %.4f |\n| FD teacher-forced | %.4f |\n", r->n_sampled, r->fd_free,
-           r->fd_teacher);
-    printf("| frame change vs real: free / teacher-forced | %.3f / %.3f |\n", r->dx_ratio_free, r->dx_ratio_teacher);
-    printf("| mean offset, low / mid / high channels: free | %+.3f / %+.3f / %+.3f |\n", r->offset_free[0],
-           r->offset_free[1], r->offset_free[2]);
-    printf("| mean offset, low / mid / high channels: teacher-forced | %+.3f / %+.3f / %+.3f |\n", r->offset_teacher[0],
-           r->offset_teacher[1], r->offset_teacher[2]);
     if (!isnan(r->fd_real_split)) printf("| FD real even vs odd clips (scale) | %.4f |\n", r->fd_real_split);
-    for (int s = 0; s < VR_VAL_SEGMENTS; s++)
-        printf("| FD quarter %d: free / teacher-forced | %.4f / %.4f |\n", s + 1, r->fd_free_seg[s],
-               r->fd_teacher_seg[s]);
+    if (!r->n_sampled) return;
+    /* one column per generation: what the previous patch given to each patch was */
+    static const char *const head[VR_VAL_N_MODES] = {"free", "teacher-forced", "real to planner only",
+                                                     "real to LocDiT context only", "free, no LocDiT context"};
+    printf("\n| %" PRId64 " sampled clips |", r->n_sampled);
+    for (int g = 0; g < r->n_modes; g++) printf(" %s |", head[g]);
+    printf("\n|---|");
+    for (int g = 0; g < r->n_modes; g++) printf("---:|");
+    printf("\n| FD to the real frames |");
+    for (int g = 0; g < r->n_modes; g++) printf(" %.4f |", r->sample[g].fd);
+    for (int s = 0; s < VR_VAL_SEGMENTS; s++) {
+        printf("\n| FD, quarter %d |", s + 1);
+        for (int g = 0; g < r->n_modes; g++) printf(" %.4f |", r->sample[g].fd_seg[s]);
+    }
+    printf("\n| frame change vs real |");
+    for (int g = 0; g < r->n_modes; g++) printf(" %.3f |", r->sample[g].dx_ratio);
+    printf("\n| mean offset, low / mid / high channels |");
+    for (int g = 0; g < r->n_modes; g++) {
+        const double *o = r->sample[g].offset;
+        printf(" %+.3f / %+.3f / %+.3f |", o[0], o[1], o[2]);
+    }
+    printf("\n");
 }
 
 int vr_cmd_validate(int argc, char **argv) {
@@ -350,6 +372,10 @@ int vr_cmd_validate(int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, seed = 1;
+        if (!strcmp(a, "--feedback-split")) { /* the one flag without a value */
+            o.feedback_split = 1;
+            continue;
+        }
         if (!v)
             bad = 1;
         else if (!strcmp(a, "--model"))

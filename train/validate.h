@@ -39,6 +39,23 @@ extern "C" {
 
 #define VR_VAL_SEGMENTS 4 /* segments of the clip with their own Fréchet distances */
 
+/* The sample check's generations: the same clips with the same noise, differing only in what each
+ * patch is given of the previous one. FREE and TEACHER always; the other three with
+ * vr_val_opts.feedback_split, to find which path carries the drift: the real previous patch to the
+ * planner only (LocDiT's context is the sample), to LocDiT's context only (the planner reads the
+ * samples), and a free run with LocDiT's context zeroed (robin_gen_opts.teacher_to, no_dit_ctx). */
+enum { VR_VAL_FREE, VR_VAL_TEACHER, VR_VAL_TEACH_PLANNER, VR_VAL_TEACH_CTX, VR_VAL_NO_CTX, VR_VAL_N_MODES };
+extern const char *const vr_val_mode_name[VR_VAL_N_MODES]; /* "free", "teacher", ... (the JSON keys) */
+
+typedef struct vr_val_sample {
+    double fd;                      /* Fréchet distance to the real frames, whole clip */
+    double fd_seg[VR_VAL_SEGMENTS]; /* per segment along the clip */
+    double dx_ratio;                /* mean |x_t - x_{t-1}|² of the samples / of the real frames */
+    /* mean of (sample - real) per latent channel, averaged over the low, middle and high third of
+     * the channels (mel bands for a mel latent), in the latent's std units: a spectral tilt shows */
+    double offset[3];
+} vr_val_sample;
+
 typedef struct vr_val_opts {
     char **shards;
     int n_shards;
@@ -50,6 +67,7 @@ typedef struct vr_val_opts {
     double cfg_scale; /* 0 = the model's default */
     int frames;       /* load video frames (models with a frame encoder) */
     int dit_threads;  /* the C sampler's threads (robin_gen_opts.dit_threads) */
+    int feedback_split; /* 1: also the TEACH_PLANNER, TEACH_CTX and NO_CTX generations */
     uint64_t seed;    /* sampling noise of clip c: a stream seeded by (seed, c) */
 } vr_val_opts;
 
@@ -59,13 +77,10 @@ typedef struct vr_val_result {
     int n_parts;
     const char *part_name[VR_MAX_LOSS_PARTS];
     double part[VR_MAX_LOSS_PARTS];
-    int64_t n_sampled; /* clips in the sample check; 0: none made (then the fd_* are NaN) */
-    double fd_free, fd_teacher, fd_real_split;
-    double fd_free_seg[VR_VAL_SEGMENTS], fd_teacher_seg[VR_VAL_SEGMENTS];
-    double dx_ratio_free, dx_ratio_teacher; /* mean |x_t - x_{t-1}|² of the samples / of the real frames */
-    /* mean of (sample - real) per latent channel, averaged over the low, middle and high third of
-     * the channels (mel bands for a mel latent), in the latent's std units: a spectral tilt shows */
-    double offset_free[3], offset_teacher[3];
+    int64_t n_sampled; /* clips in the sample check; 0: none made (then the samples are NaN) */
+    int n_modes;       /* generations made: sample[0 .. n_modes-1] (2, or VR_VAL_N_MODES) */
+    vr_val_sample sample[VR_VAL_N_MODES];
+    double fd_real_split;
 } vr_val_result;
 
 /* m must hold its latent normalisation (norm_mean/std) as in training. d may be NULL (one

@@ -64,7 +64,7 @@ mpirun --allow-run-as-root --oversubscribe -np 2 "$V" train "$S1" run.name=val2 
   && ok "stage 1 with validation, 2 ranks" || { bad "stage 1 with validation, 2 ranks"; tail val2.log; }
 "$V" export runs/val -o val.safetensors >/dev/null 2>&1 && "$V" validate --model val.safetensors \
   --shards shards/train-00000.h5 --batch 8 --max-clips 16 --sample-clips 8 --steps 2 --seed 1234 --json val.json \
-  >validate.log 2>&1 && grep -q "| FD teacher-forced |" validate.log && ok "vrobin validate on the export" \
+  >validate.log 2>&1 && grep -q "| FD to the real frames |" validate.log && ok "vrobin validate on the export" \
   || { bad "vrobin validate on the export"; tail validate.log; }
 STEPS=$STEPS CKPT=$CKPT $PY - <<'PYEOF' && ok "validation: 1 rank = 2 ranks = vrobin validate; training unchanged" \
   || bad "validation: 1 rank = 2 ranks = vrobin validate; training unchanged"
@@ -90,6 +90,19 @@ for k in keys:
     assert abs(cli[k] - val1[-1][k]) <= 1e-4 * abs(cli[k]), (k, cli[k], val1[-1][k])
 print(f"  val loss {val1[0]['val_loss']:.4f} -> {val1[-1]['val_loss']:.4f}; latent FD free {val1[-1]['val_fd_free']:.2f}, "
       f"teacher-forced {val1[-1]['val_fd_teacher']:.2f}")
+PYEOF
+# --feedback-split adds three generations and leaves the free and teacher-forced ones as they were
+"$V" validate --model val.safetensors --shards shards/train-00000.h5 --batch 8 --max-clips 16 --sample-clips 8 \
+  --steps 2 --seed 1234 --feedback-split --json val_split.json >validate_split.log 2>&1 \
+  && grep -q "| free | teacher-forced | real to planner only | real to LocDiT context only | free, no LocDiT context |" \
+  validate_split.log && $PY - <<'PYEOF' && ok "vrobin validate --feedback-split" || { bad "vrobin validate --feedback-split"; tail validate_split.log; }
+import json, math
+a, b = json.load(open("val.json")), json.load(open("val_split.json"))
+assert all(b[k] == v for k, v in a.items()), [k for k, v in a.items() if b[k] != v]
+for mode in ("teach_planner", "teach_ctx", "no_ctx"):
+    keys = [f"val_fd_{mode}", f"val_dx_ratio_{mode}", f"val_offset_mid_{mode}"] + [f"val_fd_{mode}_seg{s}" for s in range(4)]
+    assert all(math.isfinite(b[k]) for k in keys), mode
+    assert b[f"val_fd_{mode}"] not in (b["val_fd_free"], b["val_fd_teacher"]), mode
 PYEOF
 # vrobin validate refuses what it cannot do, naming it: exit 2 for usage, 1 for bad input
 expect() { # STATUS PATTERN ARGS...: the command exits with STATUS and says PATTERN
