@@ -77,6 +77,10 @@ const cfg_key_spec vr_schema[] = {
      "Training only: Gaussian noise of a std drawn per patch from U(0, this), in latent std units, on the history fed back "
      "(the previous patch as LocDiT context and planner input), against exposure bias (train/validate.h); 0 = none.",
      NULL},
+    {"model.hist_noise_to", CFG_STRING, "both",
+     "Which readers of the fed-back history get model.hist_noise: both, planner (its audio input only) or dit_ctx "
+     "(LocDiT's context only); `vrobin validate --feedback-split` shows which path carries a free run's drift.",
+     "both|planner|dit_ctx"},
     {"model.ctx_dropout", CFG_FLOAT, "0.3",
      "Probability of hiding the previous patch (the LocDiT's context) in training, so the DiT must learn to read "
      "the plan; without it the plan is unneeded and FSQ collapses to one code.",

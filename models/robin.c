@@ -22,6 +22,7 @@ typedef struct robin {
     int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
     int use_text, use_video, use_fsq, use_rite;
     double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale;
+    int hist_noise_planner, hist_noise_ctx; /* model.hist_noise_to: which readers of the history get the noise */
     int steps;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
@@ -65,6 +66,9 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->cond_dropout = cfg_float(c, "model.cond_dropout");
     r->ctx_dropout = cfg_float(c, "model.ctx_dropout");
     r->hist_noise = cfg_float(c, "model.hist_noise");
+    const char *to = cfg_str(c, "model.hist_noise_to"); /* the schema allows both|planner|dit_ctx */
+    r->hist_noise_planner = strcmp(to, "dit_ctx") != 0;
+    r->hist_noise_ctx = strcmp(to, "planner") != 0;
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
     if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
         !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
@@ -173,15 +177,17 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     tt_tensor *x = model_normalised_audio(m, b, "robin"); /* [B,T,M] */
     if (!x) return NULL;
     tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
-    /* the history fed back: the patches, noised with model.hist_noise */
+    /* the history fed back: the patches, noised with model.hist_noise for the readers
+     * model.hist_noise_to names (the planner's audio input, LocDiT's context) */
     tt_tensor *hist = draw->hist_noise ? tt_add(patches, tt_reshape(draw->hist_noise, TT_SHAPE(B, P, F * M))) : patches;
+    tt_tensor *hist_plan = r->hist_noise_planner ? hist : patches, *hist_ctx = r->hist_noise_ctx ? hist : patches;
     tt_tensor *codes = NULL;
-    tt_tensor *c = tt_reshape(conditions(r, b, hist, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
+    tt_tensor *c = tt_reshape(conditions(r, b, hist_plan, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
     if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
 
     /* all B*P patches at once: context = previous patch (zeros before the first) */
     tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
-                                             tt_slice(hist, 1, 0, P - 1, 1)}, 2, 1);
+                                             tt_slice(hist_ctx, 1, 0, P - 1, 1)}, 2, 1);
     tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
     if (draw->ctx_drop) ctx = tt_where(tt_reshape(draw->ctx_drop, TT_SHAPE(N, 1, 1)), tt_zeros(TT_SHAPE(1), TT_F32), ctx);
     tt_tensor *x1 = tt_reshape(patches, TT_SHAPE(N, F, M));

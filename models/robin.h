@@ -15,6 +15,7 @@
  *   model.hist_noise > 0: the history fed back (planner input and LocDiT context, not the target) is
  *   the real patch plus Gaussian noise of a per-patch std ~ U(0, hist_noise): generation feeds back
  *   its own imperfect samples, and a model trained only on the real history drifts (train/validate.h).
+ *   model.hist_noise_to (both | planner | dit_ctx) picks which of the two readers gets the noise.
  *
  * model.use_text / model.use_video false leave the text / video tokens (and their encoders'
  * parameters) out, so stage-1 text-to-music and the ablations are configs. Parameter names are the

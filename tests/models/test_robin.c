@@ -567,6 +567,59 @@ static void test_gradients(void) {
     cfg_free(c);
 }
 
+/* model.hist_noise_to: the history noise reaches only the reader it names. With every LocDiT context
+ * hidden (ctx_drop), noise meant for the context changes nothing; with every condition replaced by
+ * the null vector (drop), noise meant for the planner changes nothing; otherwise each does. */
+static void test_hist_noise_to(void) {
+    static const char *const to[3] = {"model.hist_noise_to=both", "model.hist_noise_to=planner",
+                                      "model.hist_noise_to=dit_ctx"};
+    test_batch tb;
+    make_batch(&tb, 2, 20, 16, 4, 31, 9);
+    const int64_t N = 8; /* 2 clips x 4 patches */
+    uint8_t all[8], none[8];
+    memset(all, 1, sizeof all);
+    memset(none, 0, sizeof none);
+    double loss[3][3][2]; /* [hist_noise_to][no drop, all contexts hidden, all conditions null][without, with noise] */
+    for (int k = 0; k < 3; k++) {
+        cfg *c = CONFIG(TINY, "model.hist_noise=0.5", (char *)to[k]);
+        vr_model *m = model_new(c, 21);
+        tt_test_perturb(m->params, 0.05, 3); /* the same weights for each k: same seeds */
+        m->norm_mean = tb.mean;
+        m->norm_std = tb.std;
+        tt_scope_begin();
+        for (int mask = 0; mask < 3; mask++)
+            for (int noisy = 0; noisy < 2; noisy++) {
+                tt_gen *g = tt_gen_new(17); /* the same draws in every case */
+                robin_draw dr = {.noise = tt_randn(g, TT_SHAPE(N, 5, 16), TT_F32),
+                                 .t = tt_rand(g, TT_SHAPE(N), TT_F32),
+                                 .drop = tt_from_data(mask == 2 ? all : none, TT_BOOL, TT_SHAPE(N)),
+                                 .ctx_drop = tt_from_data(mask == 1 ? all : none, TT_BOOL, TT_SHAPE(N))};
+                tt_tensor *h = tt_mul_scalar(tt_randn(g, TT_SHAPE(N, 5, 16), TT_F32), 0.5);
+                dr.hist_noise = noisy ? h : NULL;
+                loss[k][mask][noisy] = NAN;
+                tt_item(robin_loss_with(m, &tb.b, &dr, NULL, NULL), &loss[k][mask][noisy]);
+                tt_gen_free(g);
+            }
+        tt_scope_end();
+        model_free(m);
+        cfg_free(c);
+    }
+    for (int k = 0; k < 3; k++)
+        CHECK(loss[k][0][0] == loss[0][0][0] && isfinite(loss[k][0][1]) && loss[k][0][1] != loss[k][0][0],
+              "%s: without noise the same loss as 'both' (%.9g vs %.9g); the noise changes it (%.9g)", to[k],
+              loss[k][0][0], loss[0][0][0], loss[k][0][1]);
+    CHECK(loss[1][0][1] != loss[0][0][1] && loss[2][0][1] != loss[0][0][1] && loss[1][0][1] != loss[2][0][1],
+          "planner-only, context-only and both give three losses: %.9g %.9g %.9g", loss[1][0][1], loss[2][0][1],
+          loss[0][0][1]);
+    CHECK(loss[2][1][1] == loss[2][1][0] && loss[1][1][1] != loss[1][1][0],
+          "contexts hidden: noise for LocDiT's context changes nothing (%.9g = %.9g), noise for the planner does",
+          loss[2][1][1], loss[2][1][0]);
+    CHECK(loss[1][2][1] == loss[1][2][0] && loss[2][2][1] != loss[2][2][0],
+          "conditions null: noise for the planner changes nothing (%.9g = %.9g), noise for the context does",
+          loss[1][2][1], loss[1][2][0]);
+    free_batch(&tb);
+}
+
 /* mean flow loss over fixed evaluation draws (no condition dropout) */
 static double eval_loss(vr_model *m, const vr_batch *b) {
     tt_gen *g = tt_gen_new(777);
@@ -677,6 +730,7 @@ int main(int argc, char **argv) {
     test_kv_cache();
     test_generation();
     test_gradients();
+    test_hist_noise_to();
     test_overfit();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
