@@ -272,7 +272,8 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
             vr_val_sample *v = &r->sample[g];
             int set = SET_MODE0 + g;
             rc = fd_between(acc, M, SET_REAL, set, 0, VR_VAL_SEGMENTS, &v->fd);
-            for (int s = 0; s < VR_VAL_SEGMENTS && !rc; s++) rc = fd_between(acc, M, SET_REAL, set, s, s + 1, &v->fd_seg[s]);
+            for (int s = 0; s < VR_VAL_SEGMENTS && !rc; s++)
+                rc = fd_between(acc, M, SET_REAL, set, s, s + 1, &v->fd_seg[s]);
             v->dx_ratio = mean_sq_change(acc, M, set) / real_sq;
             for (int k = 0; k < 3; k++) v->offset[k] = mean_offset(acc, M, set, k * M / 3, (k + 1) * M / 3);
         }

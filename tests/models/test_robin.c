@@ -375,27 +375,29 @@ static void test_generation(void) {
                 tt_gen *ga = tt_gen_new(42), *gb = tt_gen_new(42);
                 tt_tensor *c_split = NULL;
                 tt_tensor *same = robin_generate(
-                    m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .teacher = x1, .teacher_to = to}, ga, NULL);
+                    m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .teacher = x1, .teacher_to = to}, ga,
+                    NULL);
                 tt_tensor *split = robin_generate(
                     m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .teacher = x3, .teacher_to = to}, gb,
                     &c_split);
                 tt_gen_free(ga);
                 tt_gen_free(gb);
                 const char *what = to == ROBIN_TEACH_PLANNER ? "teacher to the planner only" : "teacher to LocDiT only";
-                CHECK(same && tt_test_max_abs_diff(same, x1) == 0, "variant %d: %s, fed its own free run, reproduces it",
-                      v, what);
+                CHECK(same && tt_test_max_abs_diff(same, x1) == 0,
+                      "variant %d: %s, fed its own free run, reproduces it", v, what);
                 tt_tensor *want = split ? robin_condition(m, &tb.b, to == ROBIN_TEACH_PLANNER ? x3 : split) : NULL;
                 double ec = want && c_split ? tt_test_max_abs_diff(want, c_split) : INFINITY;
                 CHECK(ec <= 1e-5, "variant %d: %s: conditions = teacher forcing on %s: %.2e", v, what,
                       to == ROBIN_TEACH_PLANNER ? "the teacher" : "the run's own output", ec);
-                CHECK(split && forced && tt_test_max_abs_diff(tt_slice(split, 1, 4, 20, 1), tt_slice(forced, 1, 4, 20, 1)) > 1e-4 &&
+                CHECK(split && forced &&
+                          tt_test_max_abs_diff(tt_slice(split, 1, 4, 20, 1), tt_slice(forced, 1, 4, 20, 1)) > 1e-4 &&
                           tt_test_max_abs_diff(tt_slice(split, 1, 4, 20, 1), tt_slice(x1, 1, 4, 20, 1)) > 1e-4,
                       "variant %d: %s differs from both full teacher forcing and the free run", v, what);
             }
             tt_gen *gn = tt_gen_new(42);
             tt_tensor *c_noctx = NULL;
-            tt_tensor *noctx =
-                robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .no_dit_ctx = 1}, gn, &c_noctx);
+            tt_tensor *noctx = robin_generate(
+                m, &tb.b, &(robin_gen_opts){.steps = 4, .cfg_scale = 2.0, .no_dit_ctx = 1}, gn, &c_noctx);
             tt_gen_free(gn);
             tt_tensor *want_nc = noctx ? robin_condition(m, &tb.b, noctx) : NULL;
             CHECK(noctx && want_nc && tt_test_max_abs_diff(want_nc, c_noctx) <= 1e-5 &&
@@ -408,8 +410,8 @@ static void test_generation(void) {
             tt_tensor *bad_to =
                 robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .teacher = x3, .teacher_to = 7}, g8, NULL);
             tt_gen_free(g8);
-            CHECK(!bad_to && strstr(tt_last_error(), "teacher_to must be"), "variant %d: teacher_to 7 is refused: %s", v,
-                  tt_last_error());
+            CHECK(!bad_to && strstr(tt_last_error(), "teacher_to must be"), "variant %d: teacher_to 7 is refused: %s",
+                  v, tt_last_error());
             tt_gen *g7 = tt_gen_new(42);
             tt_tensor *bad = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 4, .teacher = cond}, g7, NULL);
             tt_gen_free(g7);

@@ -95,12 +95,14 @@ PYEOF
 "$V" validate --model val.safetensors --shards shards/train-00000.h5 --batch 8 --max-clips 16 --sample-clips 8 \
   --steps 2 --seed 1234 --feedback-split --json val_split.json >validate_split.log 2>&1 \
   && grep -q "| free | teacher-forced | real to planner only | real to LocDiT context only | free, no LocDiT context |" \
-  validate_split.log && $PY - <<'PYEOF' && ok "vrobin validate --feedback-split" || { bad "vrobin validate --feedback-split"; tail validate_split.log; }
+  validate_split.log && $PY - <<'PYEOF' && ok "vrobin validate --feedback-split" \
+  || { bad "vrobin validate --feedback-split"; tail validate_split.log; }
 import json, math
 a, b = json.load(open("val.json")), json.load(open("val_split.json"))
 assert all(b[k] == v for k, v in a.items()), [k for k, v in a.items() if b[k] != v]
 for mode in ("teach_planner", "teach_ctx", "no_ctx"):
-    keys = [f"val_fd_{mode}", f"val_dx_ratio_{mode}", f"val_offset_mid_{mode}"] + [f"val_fd_{mode}_seg{s}" for s in range(4)]
+    keys = [f"val_fd_{mode}", f"val_dx_ratio_{mode}", f"val_offset_mid_{mode}"]
+    keys += [f"val_fd_{mode}_seg{s}" for s in range(4)]
     assert all(math.isfinite(b[k]) for k in keys), mode
     assert b[f"val_fd_{mode}"] not in (b["val_fd_free"], b["val_fd_teacher"]), mode
 PYEOF
