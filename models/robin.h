@@ -66,9 +66,10 @@ typedef struct robin_gen_times {
     double dit;     /* LocDiT Euler sampling (with CFG) */
 } robin_gen_times;
 
-/* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
+/* robin_gen_opts.teacher_to: which reader of the history gets the teacher's patch */
 enum { ROBIN_TEACH_BOTH = 0, ROBIN_TEACH_PLANNER, ROBIN_TEACH_DIT_CTX };
 
+/* Sampling settings; zero fields take the model's config (so {0} or NULL = the defaults). */
 typedef struct robin_gen_opts {
     int steps;        /* solver steps per patch; 0 = model.sample_steps */
     double cfg_scale; /* guidance scale > 0 (1 = no guidance); 0 = model.cfg_scale */
