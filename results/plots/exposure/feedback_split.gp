@@ -1,5 +1,5 @@
 # gnuplot results/plots/exposure/feedback_split.gp (from the repository root): the bars of results/reproduce_small.md
-set terminal pngcairo size 1000,520 font ",11"
+set terminal pngcairo size 1150,520 font ",11"
 set output "results/plots/exposure/feedback_split.png"
 set datafile separator ","
 set style data histograms
@@ -7,7 +7,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set key top left
-set xrange [-0.6:4.6]
+set xrange [-0.6:5.6]
 set ylabel "FD of sampled latent frames to the real ones (24 val clips)"
 set title "vrobin validate --feedback-split: what each patch is given of the previous one"
 set yrange [0:*]
