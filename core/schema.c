@@ -81,6 +81,16 @@ const cfg_key_spec vr_schema[] = {
      "Which readers of the fed-back history get model.hist_noise: both, planner (its audio input only) or dit_ctx "
      "(LocDiT's context only); `vrobin validate --feedback-split` shows which path carries a free run's drift.",
      "both|planner|dit_ctx"},
+    {"model.rollout_prob", CFG_FLOAT, "0",
+     "Training only (parallel scheduled sampling, against exposure bias): the probability that patch k's history "
+     "(planner input and LocDiT context of patch k+1) is the model's own sample of it instead of the real patch; the "
+     "sample is drawn without gradient from the teacher-forced plan and the real previous patch, with guidance, "
+     "model.rollout_steps Euler steps. The target stays the real patch. 0 = off.",
+     NULL},
+    {"model.rollout_steps", CFG_INT, "4",
+     "Euler steps of model.rollout_prob's samples; each step costs two LocDiT passes (with and without the condition) "
+     "over every patch of the batch, without gradient.",
+     NULL},
     {"model.ctx_dropout", CFG_FLOAT, "0.3",
      "Probability of hiding the previous patch (the LocDiT's context) in training, so the DiT must learn to read "
      "the plan; without it the plan is unneeded and FSQ collapses to one code.",

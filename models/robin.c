@@ -21,9 +21,9 @@
 typedef struct robin {
     int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
     int use_text, use_video, use_fsq, use_rite;
-    double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale;
+    double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale, rollout_prob;
     int hist_noise_planner, hist_noise_ctx; /* model.hist_noise_to: which readers of the history get the noise */
-    int steps;
+    int steps, rollout_steps;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
     enc_video video;
@@ -53,7 +53,8 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
         model_cfg_int(c, "model.rite_layers", 0, 1024, &rite_layers) ||
         model_cfg_int(c, "model.dit_layers", 1, 1024, &dit_layers) ||
         model_cfg_int(c, "model.text_layers", 0, 1024, &text_layers) ||
-        model_cfg_int(c, "model.sample_steps", 1, 1 << 20, &r->steps))
+        model_cfg_int(c, "model.sample_steps", 1, 1 << 20, &r->steps) ||
+        model_cfg_int(c, "model.rollout_steps", 1, 1 << 20, &r->rollout_steps))
         return -1;
     if (r->d % r->n_heads || r->d % 2)
         return model_fail("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
@@ -70,6 +71,7 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->hist_noise_planner = strcmp(to, "dit_ctx") != 0;
     r->hist_noise_ctx = strcmp(to, "planner") != 0;
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
+    r->rollout_prob = cfg_float(c, "model.rollout_prob");
     if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
         !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
         return model_fail(
@@ -82,6 +84,9 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     if (!(r->hist_noise >= 0 && r->hist_noise <= 10))
         return model_fail("model.hist_noise (%s) = %g must be in [0, 10] (latent std units)",
                           cfg_origin(c, "model.hist_noise"), r->hist_noise);
+    if (!(r->rollout_prob >= 0 && r->rollout_prob <= 1))
+        return model_fail("model.rollout_prob (%s) = %g must be in [0, 1]", cfg_origin(c, "model.rollout_prob"),
+                          r->rollout_prob);
 
     /* parameters, in data-flow order */
     if (r->use_text && enc_text_init(&r->text, p, "text", r->d, r->n_heads, text_layers, g)) return -1;
@@ -159,6 +164,33 @@ static tt_tensor *conditions(robin *r, const vr_batch *b, const tt_tensor *patch
 
 /* ---- loss ---- */
 
+/* model.rollout_prob: the model's own sample of every patch [B, P, F*M], drawn as generation would
+ * with the history real up to it (the teacher-forced plan, the real previous patch as LocDiT's
+ * context, guidance at model.cfg_scale), model.rollout_steps Euler steps from `noise` [B*P, F, M].
+ * All patches at once and without gradient: parallel scheduled sampling (Duckworth et al. 2019),
+ * one pass. The C kernel on the CPU, as generation (same numbers to ~1e-6). */
+static tt_tensor *own_samples(robin *r, const vr_batch *b, const tt_tensor *patches, const tt_tensor *noise) {
+    int64_t B = tt_size(patches, 0), P = tt_size(patches, 1), N = B * P, F = r->F, M = r->M;
+    tt_no_grad_begin();
+    tt_scope_begin();
+    tt_tensor *c = conditions(r, b, patches, 0.0, NULL, NULL), *x = NULL;
+    if (c) {
+        c = tt_reshape(c, TT_SHAPE(N, r->d));
+        tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
+                                                 tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
+        tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
+        dit_fast *fast = tt_get_default_device() == TT_CPU ? dit_fast_new(&r->dit, 1, DIT_FP32) : NULL;
+        if (fast || tt_get_default_device() != TT_CPU)
+            x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale)
+                     : dit_sample(&r->dit, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale);
+        dit_fast_free(fast);
+        x = tt_keep(x ? tt_reshape(x, TT_SHAPE(B, P, F * M)) : NULL);
+    }
+    tt_scope_end();
+    tt_no_grad_end();
+    return x;
+}
+
 tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *draw, tt_gen *dropout_gen,
                            vr_loss_parts *parts) {
     robin *r = m->state;
@@ -167,20 +199,29 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     if (!draw->noise || tt_numel(draw->noise) != N * F * M || !draw->t || tt_numel(draw->t) != N ||
         (draw->drop && (tt_numel(draw->drop) != N || tt_dtype_of(draw->drop) != TT_BOOL)) ||
         (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)) ||
-        (draw->hist_noise && tt_numel(draw->hist_noise) != N * F * M))
+        (draw->hist_noise && tt_numel(draw->hist_noise) != N * F * M) || !draw->rollout != !draw->rollout_noise ||
+        (draw->rollout && (tt_numel(draw->rollout) != N || tt_dtype_of(draw->rollout) != TT_BOOL ||
+                           tt_numel(draw->rollout_noise) != N * F * M)))
         return model_fail_null(
             "robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
-            "or NULL, hist_noise like noise or NULL",
-            (long long)N, (long long)F, (long long)M, (long long)N, (long long)N);
+            "or NULL, hist_noise like noise or NULL, rollout bool [%lld] with rollout_noise like noise, or both NULL",
+            (long long)N, (long long)F, (long long)M, (long long)N, (long long)N, (long long)N);
     double p = dropout_gen ? r->dropout : 0.0;
 
     tt_tensor *x = model_normalised_audio(m, b, "robin"); /* [B,T,M] */
     if (!x) return NULL;
     tt_tensor *patches = tt_reshape(x, TT_SHAPE(B, P, F * M));                   /* [B,P,F*M] */
-    /* the history fed back: the patches, noised with model.hist_noise for the readers
+    /* the history fed back: the real patches, or where draw->rollout says the model's own samples
+     * (both readers, as in generation); then noised with model.hist_noise for the readers
      * model.hist_noise_to names (the planner's audio input, LocDiT's context) */
-    tt_tensor *hist = draw->hist_noise ? tt_add(patches, tt_reshape(draw->hist_noise, TT_SHAPE(B, P, F * M))) : patches;
-    tt_tensor *hist_plan = r->hist_noise_planner ? hist : patches, *hist_ctx = r->hist_noise_ctx ? hist : patches;
+    tt_tensor *fed = patches, *own = NULL;
+    if (draw->rollout) {
+        if (!(own = own_samples(r, b, patches, tt_reshape(draw->rollout_noise, TT_SHAPE(N, F, M)))))
+            return model_op_failed("robin loss: the model's own samples (model.rollout_prob)");
+        fed = tt_where(tt_reshape(draw->rollout, TT_SHAPE(B, P, 1)), own, patches);
+    }
+    tt_tensor *hist = draw->hist_noise ? tt_add(fed, tt_reshape(draw->hist_noise, TT_SHAPE(B, P, F * M))) : fed;
+    tt_tensor *hist_plan = r->hist_noise_planner ? hist : fed, *hist_ctx = r->hist_noise_ctx ? hist : fed;
     tt_tensor *codes = NULL;
     tt_tensor *c = tt_reshape(conditions(r, b, hist_plan, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
     if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
@@ -214,6 +255,12 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
             parts->name[parts->n] = "fsq_perplexity";
             parts->value[parts->n++] = perplexity;
         }
+        if (own) { /* how far the samples fed back are from the real patches (normalised units) */
+            double err;
+            if (tt_item(tt_mse_loss(own, patches), &err)) return model_op_failed("robin rollout error");
+            parts->name[parts->n] = "rollout_mse";
+            parts->value[parts->n++] = err;
+        }
     }
     return loss;
 }
@@ -225,9 +272,10 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
 static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_draw *d) {
     int64_t P = b->T / r->F;
     int use_drop = train && r->cond_dropout > 0, use_ctx_drop = train && r->ctx_dropout > 0;
-    int use_hist = train && r->hist_noise > 0;
-    tt_tensor **noise = calloc((size_t)b->B * 5, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
-              **ctx_drop = noise + 3 * b->B, **hist = noise + 4 * b->B;
+    int use_hist = train && r->hist_noise > 0, use_roll = train && r->rollout_prob > 0;
+    tt_tensor **noise = calloc((size_t)b->B * 7, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
+              **ctx_drop = noise + 3 * b->B, **hist = noise + 4 * b->B, **roll = noise + 5 * b->B,
+              **roll_noise = noise + 6 * b->B;
     if (!noise) return model_fail("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
@@ -242,6 +290,9 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
         hist[i] = use_hist ? tt_mul(tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32),
                                     tt_mul_scalar(tt_rand(gi, TT_SHAPE(P, 1, 1), TT_F32), r->hist_noise))
                            : NULL;
+        /* and the rollout's after those */
+        roll[i] = use_roll ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->rollout_prob) : NULL;
+        roll_noise[i] = use_roll ? tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32) : NULL;
         tt_gen_free(gi);
     }
     d->noise = tt_cat(noise, b->B, 0);
@@ -249,8 +300,11 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
     d->drop = use_drop ? tt_cat(drop, b->B, 0) : NULL;
     d->ctx_drop = use_ctx_drop ? tt_cat(ctx_drop, b->B, 0) : NULL;
     d->hist_noise = use_hist ? tt_cat(hist, b->B, 0) : NULL;
+    d->rollout = use_roll ? tt_cat(roll, b->B, 0) : NULL;
+    d->rollout_noise = use_roll ? tt_cat(roll_noise, b->B, 0) : NULL;
     free(noise);
-    return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) && (!use_hist || d->hist_noise)
+    return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) &&
+                   (!use_hist || d->hist_noise) && (!use_roll || (d->rollout && d->rollout_noise))
                ? 0
                : -1;
 }

@@ -45,6 +45,9 @@ typedef struct robin_draw {
     /* [B*P, F, M] added to patch k before it is fed back as the history of patch k+1 (planner input
      * and LocDiT context), model.hist_noise; NULL = none. The target stays the clean patch. */
     tt_tensor *hist_noise;
+    /* model.rollout_prob: rollout [B*P] bool, feed back the model's own sample of patch k instead of
+     * the real one; rollout_noise [B*P, F, M] the noise it is sampled from. Both NULL = none. */
+    tt_tensor *rollout, *rollout_noise;
 } robin_draw;
 
 /* The loss with explicit draws (ops.loss draws them from its generator and calls this); lets a

@@ -194,6 +194,8 @@ static void test_bad_configs(void) {
     expect_init_error(CONFIG(TINY, "model.patch_frames=0"), "model.patch_frames");
     expect_init_error(CONFIG(TINY, "model.planner_layers=0"), "model.planner_layers");
     expect_init_error(CONFIG(TINY, "model.cond_dropout=1.0"), "model.cond_dropout");
+    expect_init_error(CONFIG(TINY, "model.rollout_prob=1.5"), "model.rollout_prob");
+    expect_init_error(CONFIG(TINY, "model.rollout_steps=0"), "model.rollout_steps");
     expect_init_error(CONFIG(TINY, "model.latent_dim=0", "data.n_mels=0"), "data.n_mels");
 }
 
@@ -622,6 +624,90 @@ static void test_hist_noise_to(void) {
     free_batch(&tb);
 }
 
+/* model.rollout_prob (parallel scheduled sampling): where draw.rollout says so, the history fed back
+ * is the model's own sample of the patch, the one generation makes with the real history as teacher
+ * (robin_generate, same noise). So the loss and every gradient equal those of the real history
+ * plus (sample - real) as hist_noise on those rows: no gradient through the sampling, both readers
+ * fed. No row rolled out: exactly the loss without rollout. */
+static void test_rollout(void) {
+    enum { B = 2, P = 4, F = 5, M = 16, N = B * P };
+    test_batch tb;
+    make_batch(&tb, B, P * F, M, 4, 31, 9);
+    cfg *c = CONFIG(TINY, "model.rollout_prob=0.5", "model.rollout_steps=3");
+    vr_model *m = model_new(c, 21);
+    tt_test_perturb(m->params, 0.05, 3);
+    m->norm_mean = tb.mean;
+    m->norm_std = tb.std;
+    int n = tt_params_count(m->params);
+    tt_scope_begin();
+    /* the rollout noise as robin_generate draws it: patch by patch, a [1, F, M] row per clip generator */
+    tt_gen *gens[B] = {tt_gen_new(31), tt_gen_new(32)}, *same[B] = {tt_gen_new(31), tt_gen_new(32)};
+    tt_tensor *rows[N];
+    for (int k = 0; k < P; k++)
+        for (int i = 0; i < B; i++) rows[i * P + k] = tt_randn(gens[i], TT_SHAPE(1, F, M), TT_F32);
+    tt_tensor *rnoise = tt_cat(rows, N, 0);
+    tt_tensor *real = model_normalised_audio(m, &tb.b, "test_rollout"); /* [B, T, M] */
+    tt_tensor *own = robin_generate(m, &tb.b, &(robin_gen_opts){.steps = 3, .teacher = real, .clip_gens = same},
+                                    NULL, NULL);
+    CHECK(own != NULL, "teacher-forced generation: %s", own ? "ok" : tt_last_error());
+    tt_tensor *diff = tt_reshape(tt_sub(own, real), TT_SHAPE(N, F, M));
+    double own_mse = NAN;
+    tt_item(tt_mean_all(tt_mul(diff, diff)), &own_mse);
+    static const uint8_t masks[3][N] = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 0, 0, 1, 0, 1, 1, 0}, {0}};
+    for (int k = 0; k < 3; k++) {
+        tt_gen *g = tt_gen_new(17);
+        robin_draw plain = {.noise = tt_randn(g, TT_SHAPE(N, F, M), TT_F32), .t = tt_rand(g, TT_SHAPE(N), TT_F32)};
+        robin_draw roll = plain, same_hist = plain;
+        roll.rollout = tt_from_data(masks[k], TT_BOOL, TT_SHAPE(N));
+        roll.rollout_noise = rnoise;
+        same_hist.hist_noise = tt_where(tt_reshape(roll.rollout, TT_SHAPE(N, 1, 1)), diff, tt_zeros(TT_SHAPE(1), TT_F32));
+        vr_loss_parts parts = {0};
+        double lr = NAN, le = NAN, lp = NAN, gmax = 0, gdiff = 0;
+        tt_tensor *loss = robin_loss_with(m, &tb.b, &roll, NULL, &parts);
+        tt_tensor **grads = calloc((size_t)n, sizeof *grads);
+        if (loss && !tt_backward(loss) && !tt_item(loss, &lr))
+            for (int i = 0; i < n; i++) {
+                tt_tensor *w = tt_params_at(m->params, i);
+                grads[i] = tt_has_grad(w) ? tt_clone(tt_grad(w)) : NULL; /* dit.null: no row dropped */
+                tt_zero_grad(w);
+            }
+        tt_tensor *ref = robin_loss_with(m, &tb.b, &same_hist, NULL, NULL);
+        if (ref && !tt_backward(ref) && !tt_item(ref, &le))
+            for (int i = 0; i < n; i++) {
+                tt_tensor *w = tt_params_at(m->params, i);
+                double a = 0, e = !grads[i] == !tt_has_grad(w) ? 0 : INFINITY;
+                if (grads[i] && tt_has_grad(w)) {
+                    tt_item(tt_max_all(tt_abs(grads[i])), &a);
+                    e = tt_test_max_abs_diff(grads[i], tt_grad(w));
+                }
+                gmax = fmax(gmax, a);
+                gdiff = fmax(gdiff, isfinite(e) ? e : INFINITY);
+                tt_zero_grad(w);
+            }
+        free(grads);
+        tt_item(robin_loss_with(m, &tb.b, &plain, NULL, NULL), &lp);
+        CHECK(fabs(lr - le) <= 1e-5 * fabs(le) && gdiff <= 1e-4 * gmax && gmax > 0,
+              "mask %d: loss %.9g = real history + (own sample - real) as noise %.9g; gradients differ by %.2e of "
+              "max %.2e",
+              k, lr, le, gdiff, gmax);
+        CHECK(k == 2 ? lr == lp : fabs(lr - lp) > 1e-6 * lp, "mask %d: %s the loss without rollout (%.9g vs %.9g)",
+              k, k == 2 ? "no row rolled out: exactly" : "rows rolled out: not", lr, lp);
+        CHECK(parts.n >= 2 && !strcmp(parts.name[parts.n - 1], "rollout_mse") &&
+                  fabs(parts.value[parts.n - 1] - own_mse) <= 1e-4 * own_mse && own_mse > 1e-3,
+              "mask %d: rollout_mse %g = mean (own - real)^2 %g", k, parts.n ? parts.value[parts.n - 1] : NAN, own_mse);
+        tt_gen_free(g);
+    }
+    robin_draw half = {.noise = tt_zeros(TT_SHAPE(N, F, M), TT_F32), .t = tt_zeros(TT_SHAPE(N), TT_F32),
+                       .rollout = tt_from_data(masks[0], TT_BOOL, TT_SHAPE(N))};
+    CHECK(!robin_loss_with(m, &tb.b, &half, NULL, NULL) && strstr(tt_last_error(), "rollout bool"),
+          "rollout without rollout_noise is refused: %s", tt_last_error());
+    for (int i = 0; i < B; i++) tt_gen_free(gens[i]), tt_gen_free(same[i]);
+    tt_scope_end();
+    model_free(m);
+    cfg_free(c);
+    free_batch(&tb);
+}
+
 /* mean flow loss over fixed evaluation draws (no condition dropout) */
 static double eval_loss(vr_model *m, const vr_batch *b) {
     tt_gen *g = tt_gen_new(777);
@@ -733,6 +819,7 @@ int main(int argc, char **argv) {
     test_generation();
     test_gradients();
     test_hist_noise_to();
+    test_rollout();
     test_overfit();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
