@@ -4,7 +4,8 @@
 #      (the flow noise of a clip depends on the clip, not on which rank draws it);
 #   2. stage 2 (video + text) initialised from stage 1, also when started with --resume before its
 #      first checkpoint; `vrobin plot` draws the curves;
-#   3. a run stopped at its checkpoint and resumed gives bit-identical losses;
+#   3. a run stopped at its checkpoint and resumed gives bit-identical losses; stage 2 with
+#      model.rollout_prob on 1 and 2 ranks agrees too;
 #   4. the loss falls over the run.
 # Usage: test_train_e2e.sh VROBIN REPO WORKDIR
 set -euo pipefail
@@ -137,6 +138,29 @@ rc=0; "$V" train "$S1" run.name=valbad "${common[@]}" train.val_every=5 'train.v
   && cmp -s <(grep -o '"loss": [^,]*' runs/stage2/metrics.jsonl) <(grep -o '"loss": [^,]*' runs/stage2r/metrics.jsonl) \
   && ok "stage 2 with --resume and no checkpoint yet starts from stage 1" \
   || { bad "stage 2 with --resume and no checkpoint yet starts from stage 1"; tail stage2r.log; }
+# model.rollout_prob (parallel scheduled sampling): the own samples fed back are drawn from each
+# clip's generator, so 2 ranks still follow 1 rank; the loss is not the teacher-forced one, and
+# rollout_mse is logged
+roll=(model.rollout_prob=0.5 model.rollout_steps=2 train.steps=4 train.ckpt_every=4)
+"$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" train.init_from=runs/one run.name=roll1 "${common[@]}" \
+  "${roll[@]}" >roll1.log 2>&1 && ok "stage 2 with model.rollout_prob, 1 rank" \
+  || { bad "stage 2 with model.rollout_prob, 1 rank"; tail roll1.log; }
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+mpirun --allow-run-as-root --oversubscribe -np 2 "$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" \
+  train.init_from=runs/one run.name=roll2 "${common[@]}" "${roll[@]}" >roll2.log 2>&1 \
+  && ok "stage 2 with model.rollout_prob, 2 ranks" || { bad "stage 2 with model.rollout_prob, 2 ranks"; tail roll2.log; }
+$PY - <<'PYEOF' && ok "rollout: 2 ranks = 1 rank, loss not the teacher-forced one, rollout_mse logged" \
+  || bad "rollout: 2 ranks = 1 rank, loss not the teacher-forced one, rollout_mse logged"
+import json, math
+rows = lambda n: [json.loads(l) for l in open(f"runs/{n}/metrics.jsonl") if '"loss"' in l]
+r1, r2, tf = rows("roll1"), rows("roll2"), rows("stage2")
+assert len(r1) == len(r2) == 4, (len(r1), len(r2))
+worst = max(abs(a["loss"] - b["loss"]) / a["loss"] for a, b in zip(r1, r2))
+print(f"  rollout_mse {[round(r['rollout_mse'], 3) for r in r1]}, 1 vs 2 ranks max relative difference {worst:.2e}")
+assert worst <= 1e-5
+assert all(math.isfinite(r["rollout_mse"]) and r["rollout_mse"] > 0 for r in r1 + r2)
+assert r1[0]["loss"] != tf[0]["loss"], (r1[0]["loss"], tf[0]["loss"])
+PYEOF
 "$V" plot runs/stage2 -o curves.png >/dev/null && head -c 8 curves.png | od -An -tx1 | grep -q "89 50 4e 47" \
   && ok "vrobin plot writes a PNG" || bad "vrobin plot writes a PNG"
 # the loss falls: a statement about training, not about memory safety, so the sanitizer pass of
