@@ -18,6 +18,11 @@ const cfg_key_spec vr_schema[] = {
     {"runtime.dtype", CFG_STRING, "f32", "Compute dtype: f32, or bf16 autocast with f32 master weights.", "f32|bf16"},
     {"runtime.torch_threads", CFG_INT, "1", "libtorch intra-op threads per process (per MPI rank).", NULL},
     {"runtime.blas_threads", CFG_INT, "0", "OpenBLAS threads; 0 leaves OpenBLAS's own default.", NULL},
+    {"runtime.rollout_threads", CFG_INT, "1",
+     "Threads of the C LocDiT sampler that draws model.rollout_prob's samples in training: 2 runs the guidance "
+     "branches in parallel (the same numbers; about half the sampling time on one rank with 2 cores, "
+     "results/bench/rollout_cost.md); keep 1 with one rank per core.",
+     NULL},
     {"runtime.log_level", CFG_STRING, "info", "Lowest level of log messages printed (debug < info < warn < error).",
      "debug|info|warn|error"},
 

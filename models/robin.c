@@ -23,7 +23,7 @@ typedef struct robin {
     int use_text, use_video, use_fsq, use_rite;
     double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale, rollout_prob;
     int hist_noise_planner, hist_noise_ctx; /* model.hist_noise_to: which readers of the history get the noise */
-    int steps, rollout_steps;
+    int steps, rollout_steps, rollout_threads;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
     enc_text text;
     enc_video video;
@@ -54,7 +54,8 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
         model_cfg_int(c, "model.dit_layers", 1, 1024, &dit_layers) ||
         model_cfg_int(c, "model.text_layers", 0, 1024, &text_layers) ||
         model_cfg_int(c, "model.sample_steps", 1, 1 << 20, &r->steps) ||
-        model_cfg_int(c, "model.rollout_steps", 1, 1 << 20, &r->rollout_steps))
+        model_cfg_int(c, "model.rollout_steps", 1, 1 << 20, &r->rollout_steps) ||
+        model_cfg_int(c, "runtime.rollout_threads", 1, 2, &r->rollout_threads))
         return -1;
     if (r->d % r->n_heads || r->d % 2)
         return model_fail("model.n_heads (%s) = %d must divide model.d_model (%s) = %d, which must be even",
@@ -179,7 +180,7 @@ static tt_tensor *own_samples(robin *r, const vr_batch *b, const tt_tensor *patc
         tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
                                                  tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
         tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
-        dit_fast *fast = tt_get_default_device() == TT_CPU ? dit_fast_new(&r->dit, 1, DIT_FP32) : NULL;
+        dit_fast *fast = tt_get_default_device() == TT_CPU ? dit_fast_new(&r->dit, r->rollout_threads, DIT_FP32) : NULL;
         if (fast || tt_get_default_device() != TT_CPU)
             x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale)
                      : dit_sample(&r->dit, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale);

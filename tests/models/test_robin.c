@@ -196,6 +196,7 @@ static void test_bad_configs(void) {
     expect_init_error(CONFIG(TINY, "model.cond_dropout=1.0"), "model.cond_dropout");
     expect_init_error(CONFIG(TINY, "model.rollout_prob=1.5"), "model.rollout_prob");
     expect_init_error(CONFIG(TINY, "model.rollout_steps=0"), "model.rollout_steps");
+    expect_init_error(CONFIG(TINY, "runtime.rollout_threads=3"), "runtime.rollout_threads");
     expect_init_error(CONFIG(TINY, "model.latent_dim=0", "data.n_mels=0"), "data.n_mels");
 }
 
@@ -697,6 +698,22 @@ static void test_rollout(void) {
               "mask %d: rollout_mse %g = mean (own - real)^2 %g", k, parts.n ? parts.value[parts.n - 1] : NAN, own_mse);
         tt_gen_free(g);
     }
+    /* runtime.rollout_threads 2 (guidance branches on two threads): the same loss, bit for bit */
+    cfg *c2 = CONFIG(TINY, "model.rollout_prob=0.5", "model.rollout_steps=3", "runtime.rollout_threads=2");
+    vr_model *m2 = model_new(c2, 21);
+    tt_test_perturb(m2->params, 0.05, 3);
+    m2->norm_mean = tb.mean;
+    m2->norm_std = tb.std;
+    tt_gen *g2 = tt_gen_new(17);
+    robin_draw all = {.noise = tt_randn(g2, TT_SHAPE(N, F, M), TT_F32), .t = tt_rand(g2, TT_SHAPE(N), TT_F32),
+                      .rollout = tt_from_data(masks[0], TT_BOOL, TT_SHAPE(N)), .rollout_noise = rnoise};
+    double one = NAN, two = NAN;
+    tt_item(robin_loss_with(m, &tb.b, &all, NULL, NULL), &one);
+    tt_item(robin_loss_with(m2, &tb.b, &all, NULL, NULL), &two);
+    CHECK(one == two && isfinite(one), "rollout on 1 and 2 sampler threads: %.9g == %.9g", one, two);
+    tt_gen_free(g2);
+    model_free(m2);
+    cfg_free(c2);
     robin_draw half = {.noise = tt_zeros(TT_SHAPE(N, F, M), TT_F32), .t = tt_zeros(TT_SHAPE(N), TT_F32),
                        .rollout = tt_from_data(masks[0], TT_BOOL, TT_SHAPE(N))};
     CHECK(!robin_loss_with(m, &tb.b, &half, NULL, NULL) && strstr(tt_last_error(), "rollout bool"),
