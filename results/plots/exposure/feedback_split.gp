@@ -14,7 +14,7 @@ set yrange [0:*]
 set grid ytics
 # real against real: the even vs the odd val clips' frames (the floor a model can reach with 24 clips)
 set arrow from graph 0, first 15.1 to graph 1, first 15.1 nohead dashtype 2 lw 1.5 lc rgb "#444444"
-set label "real vs real clips, 15.1" at graph 0.995, first 17.5 right tc rgb "#444444"
 plot "results/plots/exposure/feedback_split.csv" every ::1 using 4:xtic(1) title "free", \
      "" every ::1 using 5 title "teacher-forced", "" every ::1 using 6 title "real to planner only", \
-     "" every ::1 using 7 title "real to LocDiT context only", "" every ::1 using 8 title "free, no LocDiT context"
+     "" every ::1 using 7 title "real to LocDiT context only", "" every ::1 using 8 title "free, no LocDiT context", \
+     NaN with lines dashtype 2 lw 1.5 lc rgb "#444444" title "real vs real clips (15.1)"
