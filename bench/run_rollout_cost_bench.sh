@@ -19,7 +19,8 @@ for blas in 0 1; do
       ov=(runtime.blas_threads=$blas runtime.rollout_threads=$rt)
       [ "$s" != 0 ] && ov+=(model.rollout_prob=0.5 model.rollout_steps=$s)
       echo "blas_threads $blas, rollout_steps $s, rollout_threads $rt" >&2
-      "$BUILD/bench_robin_step" configs/model/small.yaml --steps 4 --warmup 1 "${ov[@]}" > "$tmp/b${blas}_s${s}_t$rt.json"
+      "$BUILD/bench_robin_step" configs/model/small.yaml --steps 4 --warmup 1 "${ov[@]}" \
+        > "$tmp/b${blas}_s${s}_t$rt.json"
     done
   done
 done

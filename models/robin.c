@@ -165,27 +165,34 @@ static tt_tensor *conditions(robin *r, const vr_batch *b, const tt_tensor *patch
 
 /* ---- loss ---- */
 
+/* LocDiT's context of every patch at once [B*P, F, M]: the previous patch of hist [B, P, F*M],
+ * zeros before the first. */
+static tt_tensor *previous_patches(const robin *r, const tt_tensor *hist) {
+    int64_t B = tt_size(hist, 0), P = tt_size(hist, 1);
+    tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, (int64_t)r->F * r->M), TT_F32),
+                                             tt_slice(hist, 1, 0, P - 1, 1)}, 2, 1);
+    return tt_reshape(prev, TT_SHAPE(B * P, r->F, r->M));
+}
+
 /* model.rollout_prob: the model's own sample of every patch [B, P, F*M], drawn as generation would
  * with the history real up to it (the teacher-forced plan, the real previous patch as LocDiT's
  * context, guidance at model.cfg_scale), model.rollout_steps Euler steps from `noise` [B*P, F, M].
  * All patches at once and without gradient: parallel scheduled sampling (Duckworth et al. 2019),
  * one pass. The C kernel on the CPU, as generation (same numbers to ~1e-6). */
 static tt_tensor *own_samples(robin *r, const vr_batch *b, const tt_tensor *patches, const tt_tensor *noise) {
-    int64_t B = tt_size(patches, 0), P = tt_size(patches, 1), N = B * P, F = r->F, M = r->M;
+    int64_t B = tt_size(patches, 0), P = tt_size(patches, 1), N = B * P;
     tt_no_grad_begin();
     tt_scope_begin();
     tt_tensor *c = conditions(r, b, patches, 0.0, NULL, NULL), *x = NULL;
     if (c) {
         c = tt_reshape(c, TT_SHAPE(N, r->d));
-        tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
-                                                 tt_slice(patches, 1, 0, P - 1, 1)}, 2, 1);
-        tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
+        tt_tensor *ctx = previous_patches(r, patches);
         dit_fast *fast = tt_get_default_device() == TT_CPU ? dit_fast_new(&r->dit, r->rollout_threads, DIT_FP32) : NULL;
         if (fast || tt_get_default_device() != TT_CPU)
             x = fast ? dit_fast_sample_tt(fast, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale)
                      : dit_sample(&r->dit, ctx, c, noise, r->rollout_steps, DIT_EULER, r->cfg_scale);
         dit_fast_free(fast);
-        x = tt_keep(x ? tt_reshape(x, TT_SHAPE(B, P, F * M)) : NULL);
+        x = tt_keep(x ? tt_reshape(x, TT_SHAPE(B, P, (int64_t)r->F * r->M)) : NULL);
     }
     tt_scope_end();
     tt_no_grad_end();
@@ -228,9 +235,7 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
 
     /* all B*P patches at once: context = previous patch (zeros before the first) */
-    tt_tensor *prev = tt_cat((tt_tensor *[]){tt_zeros(TT_SHAPE(B, 1, F * M), TT_F32),
-                                             tt_slice(hist_ctx, 1, 0, P - 1, 1)}, 2, 1);
-    tt_tensor *ctx = tt_reshape(prev, TT_SHAPE(N, F, M));
+    tt_tensor *ctx = previous_patches(r, hist_ctx);
     if (draw->ctx_drop) ctx = tt_where(tt_reshape(draw->ctx_drop, TT_SHAPE(N, 1, 1)), tt_zeros(TT_SHAPE(1), TT_F32), ctx);
     tt_tensor *x1 = tt_reshape(patches, TT_SHAPE(N, F, M));
     tt_tensor *noise = tt_reshape(draw->noise, TT_SHAPE(N, F, M));

@@ -661,7 +661,8 @@ static void test_rollout(void) {
         robin_draw roll = plain, same_hist = plain;
         roll.rollout = tt_from_data(masks[k], TT_BOOL, TT_SHAPE(N));
         roll.rollout_noise = rnoise;
-        same_hist.hist_noise = tt_where(tt_reshape(roll.rollout, TT_SHAPE(N, 1, 1)), diff, tt_zeros(TT_SHAPE(1), TT_F32));
+        same_hist.hist_noise =
+            tt_where(tt_reshape(roll.rollout, TT_SHAPE(N, 1, 1)), diff, tt_zeros(TT_SHAPE(1), TT_F32));
         vr_loss_parts parts = {0};
         double lr = NAN, le = NAN, lp = NAN, gmax = 0, gdiff = 0;
         tt_tensor *loss = robin_loss_with(m, &tb.b, &roll, NULL, &parts);

@@ -148,7 +148,8 @@ roll=(model.rollout_prob=0.5 model.rollout_steps=2 train.steps=4 train.ckpt_ever
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 mpirun --allow-run-as-root --oversubscribe -np 2 "$V" train "$REPO/configs/experiments/synth_tiny_stage2.yaml" \
   train.init_from=runs/one run.name=roll2 "${common[@]}" "${roll[@]}" >roll2.log 2>&1 \
-  && ok "stage 2 with model.rollout_prob, 2 ranks" || { bad "stage 2 with model.rollout_prob, 2 ranks"; tail roll2.log; }
+  && ok "stage 2 with model.rollout_prob, 2 ranks" \
+  || { bad "stage 2 with model.rollout_prob, 2 ranks"; tail roll2.log; }
 $PY - <<'PYEOF' && ok "rollout: 2 ranks = 1 rank, loss not the teacher-forced one, rollout_mse logged" \
   || bad "rollout: 2 ranks = 1 rank, loss not the teacher-forced one, rollout_mse logged"
 import json, math
