@@ -67,7 +67,7 @@ SYSTEMS=(
     "continuous|synth_continuous_stage1|synth_continuous_stage2|robin_norite"
     "no_rite|synth_no_rite_stage1|synth_no_rite_stage2|robin_norite"
     "text_only|synth_stage1|synth_text_only_stage2|robin"
-    "video_only|synth_video_only_stage2|-|robin"
+    "video_only|synth_video_only_stage1|synth_video_only_stage2|robin"
     "fullseq_dit|synth_fullseq_stage1|synth_fullseq|fullseq"
     "ar_frames|synth_ar_stage1|synth_ar|ar"
 )

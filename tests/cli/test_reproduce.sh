@@ -53,7 +53,8 @@ check 'grep -q "eval.dit_threads=2" "$T/latency.md"' "latency.md: vrobin not run
 check 'grep -q "own captions" "$T/intent.md" && [ "$(grep -c "^| vrobin  *|" "$T/intent.md")" -eq 2 ]' \
     "intent.md: swapped and own-caption tables"
 for png in plots/main_id/metrics.png plots/main_ood/metrics.png plots/latency/latency.png \
-    plots/train_vrobin_stage1.png plots/train_vrobin_stage2.png plots/train_text_only_stage2.png; do
+    plots/train_vrobin_stage1.png plots/train_vrobin_stage2.png plots/train_text_only_stage2.png \
+    plots/train_video_only_stage1.png plots/train_video_only_stage2.png; do
     check '[ "$(head -c 8 "$T/$png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]' "$png is not a PNG"
 done
 check '[ -s "$T/report/report.html" ] && grep -q "<video" "$T/report/report.html"' "report.html missing or without players"
