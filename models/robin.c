@@ -21,7 +21,7 @@
 typedef struct robin {
     int d, n_heads, F, M, Dv; /* width, heads, frames per patch, latent channels, video feature width */
     int use_text, use_video, use_fsq, use_rite;
-    double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale, rollout_prob;
+    double dropout, cond_dropout, ctx_dropout, hist_noise, cfg_scale, rollout_prob, hist_dropout;
     int hist_noise_planner, hist_noise_ctx; /* model.hist_noise_to: which readers of the history get the noise */
     int steps, rollout_steps, rollout_threads;
     uint64_t seed; /* run.seed: per-clip flow noise is drawn from (seed, epoch, clip) */
@@ -73,6 +73,7 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     r->hist_noise_ctx = strcmp(to, "planner") != 0;
     r->cfg_scale = cfg_float(c, "model.cfg_scale");
     r->rollout_prob = cfg_float(c, "model.rollout_prob");
+    r->hist_dropout = cfg_float(c, "model.hist_dropout");
     if (!(r->dropout >= 0 && r->dropout < 1) || !(r->cond_dropout >= 0 && r->cond_dropout < 1) ||
         !(r->ctx_dropout >= 0 && r->ctx_dropout < 1))
         return model_fail(
@@ -88,6 +89,9 @@ static int robin_init(vr_model *m, const cfg *c, tt_gen *g) {
     if (!(r->rollout_prob >= 0 && r->rollout_prob <= 1))
         return model_fail("model.rollout_prob (%s) = %g must be in [0, 1]", cfg_origin(c, "model.rollout_prob"),
                           r->rollout_prob);
+    if (!(r->hist_dropout >= 0 && r->hist_dropout < 1))
+        return model_fail("model.hist_dropout (%s) = %g must be in [0, 1)", cfg_origin(c, "model.hist_dropout"),
+                          r->hist_dropout);
 
     /* parameters, in data-flow order */
     if (r->use_text && enc_text_init(&r->text, p, "text", r->d, r->n_heads, text_layers, g)) return -1;
@@ -209,11 +213,13 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
         (draw->ctx_drop && (tt_numel(draw->ctx_drop) != N || tt_dtype_of(draw->ctx_drop) != TT_BOOL)) ||
         (draw->hist_noise && tt_numel(draw->hist_noise) != N * F * M) || !draw->rollout != !draw->rollout_noise ||
         (draw->rollout && (tt_numel(draw->rollout) != N || tt_dtype_of(draw->rollout) != TT_BOOL ||
-                           tt_numel(draw->rollout_noise) != N * F * M)))
+                           tt_numel(draw->rollout_noise) != N * F * M)) ||
+        (draw->hist_drop && (tt_numel(draw->hist_drop) != B || tt_dtype_of(draw->hist_drop) != TT_BOOL)))
         return model_fail_null(
             "robin_loss_with: draws must be noise [%lld, %lld, %lld], t [%lld], drop and ctx_drop bool [%lld] "
-            "or NULL, hist_noise like noise or NULL, rollout bool [%lld] with rollout_noise like noise, or both NULL",
-            (long long)N, (long long)F, (long long)M, (long long)N, (long long)N, (long long)N);
+            "or NULL, hist_noise like noise or NULL, rollout bool [%lld] with rollout_noise like noise, or both NULL, "
+            "hist_drop bool [%lld] or NULL",
+            (long long)N, (long long)F, (long long)M, (long long)N, (long long)N, (long long)N, (long long)B);
     double p = dropout_gen ? r->dropout : 0.0;
 
     tt_tensor *x = model_normalised_audio(m, b, "robin"); /* [B,T,M] */
@@ -230,6 +236,11 @@ tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *dra
     }
     tt_tensor *hist = draw->hist_noise ? tt_add(fed, tt_reshape(draw->hist_noise, TT_SHAPE(B, P, F * M))) : fed;
     tt_tensor *hist_plan = r->hist_noise_planner ? hist : fed, *hist_ctx = r->hist_noise_ctx ? hist : fed;
+    if (draw->hist_drop) { /* model.hist_dropout: these clips are learned from their conditions alone */
+        tt_tensor *hide = tt_reshape(draw->hist_drop, TT_SHAPE(B, 1, 1)), *zero = tt_zeros(TT_SHAPE(1), TT_F32);
+        hist_plan = tt_where(hide, zero, hist_plan);
+        hist_ctx = tt_where(hide, zero, hist_ctx);
+    }
     tt_tensor *codes = NULL;
     tt_tensor *c = tt_reshape(conditions(r, b, hist_plan, p, dropout_gen, &codes), TT_SHAPE(N, r->d)); /* [N,d] */
     if (draw->drop) c = tt_where(tt_unsqueeze(draw->drop, 1), r->dit.null, c);
@@ -279,9 +290,10 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
     int64_t P = b->T / r->F;
     int use_drop = train && r->cond_dropout > 0, use_ctx_drop = train && r->ctx_dropout > 0;
     int use_hist = train && r->hist_noise > 0, use_roll = train && r->rollout_prob > 0;
-    tt_tensor **noise = calloc((size_t)b->B * 7, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
+    int use_hdrop = train && r->hist_dropout > 0;
+    tt_tensor **noise = calloc((size_t)b->B * 8, sizeof *noise), **t = noise + b->B, **drop = noise + 2 * b->B,
               **ctx_drop = noise + 3 * b->B, **hist = noise + 4 * b->B, **roll = noise + 5 * b->B,
-              **roll_noise = noise + 6 * b->B;
+              **roll_noise = noise + 6 * b->B, **hdrop = noise + 7 * b->B;
     if (!noise) return model_fail("robin loss: out of memory");
     for (int i = 0; i < b->B; i++) {
         vr_rng mix;
@@ -299,6 +311,8 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
         /* and the rollout's after those */
         roll[i] = use_roll ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(P), TT_F32), r->rollout_prob) : NULL;
         roll_noise[i] = use_roll ? tt_randn(gi, TT_SHAPE(P, r->F, r->M), TT_F32) : NULL;
+        /* last of all: one draw per clip */
+        hdrop[i] = use_hdrop ? tt_lt_scalar(tt_rand(gi, TT_SHAPE(1), TT_F32), r->hist_dropout) : NULL;
         tt_gen_free(gi);
     }
     d->noise = tt_cat(noise, b->B, 0);
@@ -308,9 +322,11 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
     d->hist_noise = use_hist ? tt_cat(hist, b->B, 0) : NULL;
     d->rollout = use_roll ? tt_cat(roll, b->B, 0) : NULL;
     d->rollout_noise = use_roll ? tt_cat(roll_noise, b->B, 0) : NULL;
+    d->hist_drop = use_hdrop ? tt_cat(hdrop, b->B, 0) : NULL;
     free(noise);
     return d->noise && d->t && (!use_drop || d->drop) && (!use_ctx_drop || d->ctx_drop) &&
-                   (!use_hist || d->hist_noise) && (!use_roll || (d->rollout && d->rollout_noise))
+                   (!use_hist || d->hist_noise) && (!use_roll || (d->rollout && d->rollout_noise)) &&
+                   (!use_hdrop || d->hist_drop)
                ? 0
                : -1;
 }

@@ -48,6 +48,9 @@ typedef struct robin_draw {
     /* model.rollout_prob: rollout [B*P] bool, feed back the model's own sample of patch k instead of
      * the real one; rollout_noise [B*P, F, M] the noise it is sampled from. Both NULL = none. */
     tt_tensor *rollout, *rollout_noise;
+    /* model.hist_dropout: [B] bool, hide this clip's whole history (zeros to the planner and as
+     * LocDiT's context, after rollout and hist_noise); NULL = none. */
+    tt_tensor *hist_drop;
 } robin_draw;
 
 /* The loss with explicit draws (ops.loss draws them from its generator and calls this); lets a
