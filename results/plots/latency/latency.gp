@@ -1,7 +1,7 @@
 # made by vrobin table; run `gnuplot latency.gp` in this folder to redraw latency.png
 if (!exists("outfile")) outfile = 'latency.png'
 set encoding utf8
-set terminal pngcairo size 640,560 noenhanced font 'DejaVu Sans,10'
+set terminal pngcairo size 1080,560 noenhanced font 'DejaVu Sans,10'
 set output outfile
 set grid
 set title 'latency: generation time per 10-s clip'
@@ -12,7 +12,7 @@ set grid noxtics ytics
 set style fill solid 0.85 border -1
 set xtics rotate by 35 right
 set boxwidth 0.7
-set xrange [-0.6:3.6]
+set xrange [-0.6:7.6]
 stages = 'decode planner rite locdit decoder write other'
 set style data histograms
 set style histogram rowstacked
