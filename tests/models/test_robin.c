@@ -631,6 +631,37 @@ static void test_hist_noise_to(void) {
  * (robin_generate, same noise). So the loss and every gradient equal those of the real history
  * plus (sample - real) as hist_noise on those rows: no gradient through the sampling, both readers
  * fed. No row rolled out: exactly the loss without rollout. */
+/* The loss and every gradient under two sets of draws: *la, *lb the losses, *gdiff the largest
+ * gradient difference, *gmax the largest gradient of `a` (a parameter with a gradient under only
+ * one of them counts as INFINITY). parts_a: loss parts of `a` (may be NULL). */
+static void compare_losses(vr_model *m, const vr_batch *b, const robin_draw *a, const robin_draw *bdraw,
+                           vr_loss_parts *parts_a, double *la, double *lb, double *gdiff, double *gmax) {
+    int n = tt_params_count(m->params);
+    *la = *lb = NAN, *gdiff = 0, *gmax = 0;
+    tt_tensor *loss = robin_loss_with(m, b, a, NULL, parts_a);
+    tt_tensor **grads = calloc((size_t)n, sizeof *grads);
+    if (loss && !tt_backward(loss) && !tt_item(loss, la))
+        for (int i = 0; i < n; i++) {
+            tt_tensor *w = tt_params_at(m->params, i);
+            grads[i] = tt_has_grad(w) ? tt_clone(tt_grad(w)) : NULL; /* dit.null: no row dropped */
+            tt_zero_grad(w);
+        }
+    tt_tensor *ref = robin_loss_with(m, b, bdraw, NULL, NULL);
+    if (ref && !tt_backward(ref) && !tt_item(ref, lb))
+        for (int i = 0; i < n; i++) {
+            tt_tensor *w = tt_params_at(m->params, i);
+            double mx = 0, e = !grads[i] == !tt_has_grad(w) ? 0 : INFINITY;
+            if (grads[i] && tt_has_grad(w)) {
+                tt_item(tt_max_all(tt_abs(grads[i])), &mx);
+                e = tt_test_max_abs_diff(grads[i], tt_grad(w));
+            }
+            *gmax = fmax(*gmax, mx);
+            *gdiff = fmax(*gdiff, isfinite(e) ? e : INFINITY);
+            tt_zero_grad(w);
+        }
+    free(grads);
+}
+
 static void test_rollout(void) {
     enum { B = 2, P = 4, F = 5, M = 16, N = B * P };
     test_batch tb;
@@ -640,7 +671,6 @@ static void test_rollout(void) {
     tt_test_perturb(m->params, 0.05, 3);
     m->norm_mean = tb.mean;
     m->norm_std = tb.std;
-    int n = tt_params_count(m->params);
     tt_scope_begin();
     /* the rollout noise as robin_generate draws it: patch by patch, a [1, F, M] row per clip generator */
     tt_gen *gens[B] = {tt_gen_new(31), tt_gen_new(32)}, *same[B] = {tt_gen_new(31), tt_gen_new(32)};
@@ -665,29 +695,8 @@ static void test_rollout(void) {
         same_hist.hist_noise =
             tt_where(tt_reshape(roll.rollout, TT_SHAPE(N, 1, 1)), diff, tt_zeros(TT_SHAPE(1), TT_F32));
         vr_loss_parts parts = {0};
-        double lr = NAN, le = NAN, lp = NAN, gmax = 0, gdiff = 0;
-        tt_tensor *loss = robin_loss_with(m, &tb.b, &roll, NULL, &parts);
-        tt_tensor **grads = calloc((size_t)n, sizeof *grads);
-        if (loss && !tt_backward(loss) && !tt_item(loss, &lr))
-            for (int i = 0; i < n; i++) {
-                tt_tensor *w = tt_params_at(m->params, i);
-                grads[i] = tt_has_grad(w) ? tt_clone(tt_grad(w)) : NULL; /* dit.null: no row dropped */
-                tt_zero_grad(w);
-            }
-        tt_tensor *ref = robin_loss_with(m, &tb.b, &same_hist, NULL, NULL);
-        if (ref && !tt_backward(ref) && !tt_item(ref, &le))
-            for (int i = 0; i < n; i++) {
-                tt_tensor *w = tt_params_at(m->params, i);
-                double a = 0, e = !grads[i] == !tt_has_grad(w) ? 0 : INFINITY;
-                if (grads[i] && tt_has_grad(w)) {
-                    tt_item(tt_max_all(tt_abs(grads[i])), &a);
-                    e = tt_test_max_abs_diff(grads[i], tt_grad(w));
-                }
-                gmax = fmax(gmax, a);
-                gdiff = fmax(gdiff, isfinite(e) ? e : INFINITY);
-                tt_zero_grad(w);
-            }
-        free(grads);
+        double lr, le, lp = NAN, gmax, gdiff;
+        compare_losses(m, &tb.b, &roll, &same_hist, &parts, &lr, &le, &gdiff, &gmax);
         tt_item(robin_loss_with(m, &tb.b, &plain, NULL, NULL), &lp);
         CHECK(fabs(lr - le) <= 1e-5 * fabs(le) && gdiff <= 1e-4 * gmax && gmax > 0,
               "mask %d: loss %.9g = real history + (own sample - real) as noise %.9g; gradients differ by %.2e of "
@@ -727,6 +736,15 @@ static void test_rollout(void) {
     free_batch(&tb);
 }
 
+/* test_hist_dropout's model: the same weights for any of its configs, normalised for tb */
+static vr_model *perturbed_model(cfg *c, const test_batch *tb) {
+    vr_model *m = model_new(c, 23);
+    tt_test_perturb(m->params, 0.05, 5);
+    m->norm_mean = tb->mean;
+    m->norm_std = tb->std;
+    return m;
+}
+
 /* model.hist_dropout: a clip whose history is hidden gives the loss and gradients of its history
  * zeroed through hist_noise (= -history) for both readers; no clip hidden gives the plain loss. */
 static void test_hist_dropout(void) {
@@ -734,11 +752,7 @@ static void test_hist_dropout(void) {
     test_batch tb;
     make_batch(&tb, B, P * F, M, 4, 31, 11);
     cfg *c = CONFIG(TINY, "model.hist_dropout=0.5");
-    vr_model *m = model_new(c, 23);
-    tt_test_perturb(m->params, 0.05, 5);
-    m->norm_mean = tb.mean;
-    m->norm_std = tb.std;
-    int n = tt_params_count(m->params);
+    vr_model *m = perturbed_model(c, &tb);
     tt_scope_begin();
     tt_tensor *real = tt_reshape(model_normalised_audio(m, &tb.b, "test_hist_dropout"), TT_SHAPE(N, F, M));
     static const uint8_t clips[3][B] = {{1, 1}, {0, 1}, {0, 0}};
@@ -751,29 +765,8 @@ static void test_hist_dropout(void) {
         hidden.hist_drop = tt_from_data(clips[k], TT_BOOL, TT_SHAPE(B));
         zeroed.hist_noise = tt_where(tt_from_data(rows, TT_BOOL, TT_SHAPE(N, 1, 1)), tt_neg(real),
                                      tt_zeros(TT_SHAPE(1), TT_F32));
-        double lh = NAN, lz = NAN, lp = NAN, gmax = 0, gdiff = 0;
-        tt_tensor *loss = robin_loss_with(m, &tb.b, &hidden, NULL, NULL);
-        tt_tensor **grads = calloc((size_t)n, sizeof *grads);
-        if (loss && !tt_backward(loss) && !tt_item(loss, &lh))
-            for (int i = 0; i < n; i++) {
-                tt_tensor *w = tt_params_at(m->params, i);
-                grads[i] = tt_has_grad(w) ? tt_clone(tt_grad(w)) : NULL;
-                tt_zero_grad(w);
-            }
-        tt_tensor *ref = robin_loss_with(m, &tb.b, &zeroed, NULL, NULL);
-        if (ref && !tt_backward(ref) && !tt_item(ref, &lz))
-            for (int i = 0; i < n; i++) {
-                tt_tensor *w = tt_params_at(m->params, i);
-                double a = 0, e = !grads[i] == !tt_has_grad(w) ? 0 : INFINITY;
-                if (grads[i] && tt_has_grad(w)) {
-                    tt_item(tt_max_all(tt_abs(grads[i])), &a);
-                    e = tt_test_max_abs_diff(grads[i], tt_grad(w));
-                }
-                gmax = fmax(gmax, a);
-                gdiff = fmax(gdiff, isfinite(e) ? e : INFINITY);
-                tt_zero_grad(w);
-            }
-        free(grads);
+        double lh, lz, lp = NAN, gmax, gdiff;
+        compare_losses(m, &tb.b, &hidden, &zeroed, NULL, &lh, &lz, &gdiff, &gmax);
         tt_item(robin_loss_with(m, &tb.b, &plain, NULL, NULL), &lp);
         CHECK(fabs(lh - lz) <= 1e-5 * fabs(lz) && gdiff <= 1e-4 * gmax && gmax > 0,
               "clips %d%d hidden: loss %.9g = history zeroed through hist_noise %.9g; gradients differ by %.2e of "
@@ -790,11 +783,7 @@ static void test_hist_dropout(void) {
     /* in training (ops.loss) it is drawn: at 0.999 (every clip hidden, in practice) the training loss
      * differs from the same weights' without it */
     cfg *c0 = CONFIG(TINY), *c9 = CONFIG(TINY, "model.hist_dropout=0.999");
-    vr_model *m0 = model_new(c0, 23), *m9 = model_new(c9, 23);
-    tt_test_perturb(m0->params, 0.05, 5);
-    tt_test_perturb(m9->params, 0.05, 5);
-    m0->norm_mean = m9->norm_mean = tb.mean;
-    m0->norm_std = m9->norm_std = tb.std;
+    vr_model *m0 = perturbed_model(c0, &tb), *m9 = perturbed_model(c9, &tb);
     double with = NAN, without = NAN;
     tt_item(robin_ops.loss(m9, &tb.b, 1, NULL, NULL), &with);
     tt_item(robin_ops.loss(m0, &tb.b, 1, NULL, NULL), &without);
