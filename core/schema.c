@@ -92,15 +92,15 @@ const cfg_key_spec vr_schema[] = {
      "sample is drawn without gradient from the teacher-forced plan and the real previous patch, with guidance, "
      "model.rollout_steps Euler steps. The target stays the real patch. 0 = off.",
      NULL},
+    {"model.rollout_steps", CFG_INT, "4",
+     "Euler steps of model.rollout_prob's samples; each step costs two LocDiT passes (with and without the condition) "
+     "over every patch of the batch, without gradient.",
+     NULL},
     {"model.hist_dropout", CFG_FLOAT, "0",
      "Training only: the probability that a clip's whole music history is hidden (planner's audio input and LocDiT's "
      "context all zeros, as before the first patch), so every patch of that clip is learned from the text and video "
      "alone. Teacher-forced, the history already tells each patch its instrument, and the conditions are needed only "
      "at the first patch (results/reproduce_small.md, \"Why the text is not followed\"). 0 = off.",
-     NULL},
-    {"model.rollout_steps", CFG_INT, "4",
-     "Euler steps of model.rollout_prob's samples; each step costs two LocDiT passes (with and without the condition) "
-     "over every patch of the batch, without gradient.",
      NULL},
     {"model.ctx_dropout", CFG_FLOAT, "0.3",
      "Probability of hiding the previous patch (the LocDiT's context) in training, so the DiT must learn to read "

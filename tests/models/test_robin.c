@@ -626,11 +626,16 @@ static void test_hist_noise_to(void) {
     free_batch(&tb);
 }
 
-/* model.rollout_prob (parallel scheduled sampling): where draw.rollout says so, the history fed back
- * is the model's own sample of the patch, the one generation makes with the real history as teacher
- * (robin_generate, same noise). So the loss and every gradient equal those of the real history
- * plus (sample - real) as hist_noise on those rows: no gradient through the sampling, both readers
- * fed. No row rolled out: exactly the loss without rollout. */
+/* A model of config c from init seed `seed`, its weights perturbed (seed `perturb`) off their
+ * initial values, normalised for tb: the same weights for any config of the same shapes. */
+static vr_model *perturbed_model(cfg *c, uint64_t seed, uint64_t perturb, const test_batch *tb) {
+    vr_model *m = model_new(c, seed);
+    tt_test_perturb(m->params, 0.05, perturb);
+    m->norm_mean = tb->mean;
+    m->norm_std = tb->std;
+    return m;
+}
+
 /* The loss and every gradient under two sets of draws: *la, *lb the losses, *gdiff the largest
  * gradient difference, *gmax the largest gradient of `a` (a parameter with a gradient under only
  * one of them counts as INFINITY). parts_a: loss parts of `a` (may be NULL). */
@@ -662,15 +667,17 @@ static void compare_losses(vr_model *m, const vr_batch *b, const robin_draw *a, 
     free(grads);
 }
 
+/* model.rollout_prob (parallel scheduled sampling): where draw.rollout says so, the history fed back
+ * is the model's own sample of the patch, the one generation makes with the real history as teacher
+ * (robin_generate, same noise). So the loss and every gradient equal those of the real history
+ * plus (sample - real) as hist_noise on those rows: no gradient through the sampling, both readers
+ * fed. No row rolled out: exactly the loss without rollout. */
 static void test_rollout(void) {
     enum { B = 2, P = 4, F = 5, M = 16, N = B * P };
     test_batch tb;
     make_batch(&tb, B, P * F, M, 4, 31, 9);
     cfg *c = CONFIG(TINY, "model.rollout_prob=0.5", "model.rollout_steps=3");
-    vr_model *m = model_new(c, 21);
-    tt_test_perturb(m->params, 0.05, 3);
-    m->norm_mean = tb.mean;
-    m->norm_std = tb.std;
+    vr_model *m = perturbed_model(c, 21, 3, &tb);
     tt_scope_begin();
     /* the rollout noise as robin_generate draws it: patch by patch, a [1, F, M] row per clip generator */
     tt_gen *gens[B] = {tt_gen_new(31), tt_gen_new(32)}, *same[B] = {tt_gen_new(31), tt_gen_new(32)};
@@ -711,10 +718,7 @@ static void test_rollout(void) {
     }
     /* runtime.rollout_threads 2 (guidance branches on two threads): the same loss, bit for bit */
     cfg *c2 = CONFIG(TINY, "model.rollout_prob=0.5", "model.rollout_steps=3", "runtime.rollout_threads=2");
-    vr_model *m2 = model_new(c2, 21);
-    tt_test_perturb(m2->params, 0.05, 3);
-    m2->norm_mean = tb.mean;
-    m2->norm_std = tb.std;
+    vr_model *m2 = perturbed_model(c2, 21, 3, &tb);
     tt_gen *g2 = tt_gen_new(17);
     robin_draw all = {.noise = tt_randn(g2, TT_SHAPE(N, F, M), TT_F32), .t = tt_rand(g2, TT_SHAPE(N), TT_F32),
                       .rollout = tt_from_data(masks[0], TT_BOOL, TT_SHAPE(N)), .rollout_noise = rnoise};
@@ -736,15 +740,6 @@ static void test_rollout(void) {
     free_batch(&tb);
 }
 
-/* test_hist_dropout's model: the same weights for any of its configs, normalised for tb */
-static vr_model *perturbed_model(cfg *c, const test_batch *tb) {
-    vr_model *m = model_new(c, 23);
-    tt_test_perturb(m->params, 0.05, 5);
-    m->norm_mean = tb->mean;
-    m->norm_std = tb->std;
-    return m;
-}
-
 /* model.hist_dropout: a clip whose history is hidden gives the loss and gradients of its history
  * zeroed through hist_noise (= -history) for both readers; no clip hidden gives the plain loss. */
 static void test_hist_dropout(void) {
@@ -752,7 +747,7 @@ static void test_hist_dropout(void) {
     test_batch tb;
     make_batch(&tb, B, P * F, M, 4, 31, 11);
     cfg *c = CONFIG(TINY, "model.hist_dropout=0.5");
-    vr_model *m = perturbed_model(c, &tb);
+    vr_model *m = perturbed_model(c, 23, 5, &tb);
     tt_scope_begin();
     tt_tensor *real = tt_reshape(model_normalised_audio(m, &tb.b, "test_hist_dropout"), TT_SHAPE(N, F, M));
     static const uint8_t clips[3][B] = {{1, 1}, {0, 1}, {0, 0}};
@@ -783,7 +778,7 @@ static void test_hist_dropout(void) {
     /* in training (ops.loss) it is drawn: at 0.999 (every clip hidden, in practice) the training loss
      * differs from the same weights' without it */
     cfg *c0 = CONFIG(TINY), *c9 = CONFIG(TINY, "model.hist_dropout=0.999");
-    vr_model *m0 = perturbed_model(c0, &tb), *m9 = perturbed_model(c9, &tb);
+    vr_model *m0 = perturbed_model(c0, 23, 5, &tb), *m9 = perturbed_model(c9, 23, 5, &tb);
     double with = NAN, without = NAN;
     tt_item(robin_ops.loss(m9, &tb.b, 1, NULL, NULL), &with);
     tt_item(robin_ops.loss(m0, &tb.b, 1, NULL, NULL), &without);
