@@ -340,6 +340,18 @@ static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *
     return robin_loss_with(m, b, &draw, train ? g : NULL, parts);
 }
 
+tt_tensor *robin_loss_no_history(vr_model *m, const vr_batch *b, vr_loss_parts *parts) {
+    robin *r = m->state;
+    if (check_batch(r, b, 1)) return NULL;
+    robin_draw draw;
+    if (draw_for_batch(r, b, 0, &draw)) return model_op_failed("robin loss without history");
+    uint8_t hide[b->B];
+    memset(hide, 1, sizeof hide);
+    if (!(draw.hist_drop = tt_from_data(hide, TT_BOOL, TT_SHAPE(b->B))))
+        return model_op_failed("robin loss without history");
+    return robin_loss_with(m, b, &draw, NULL, parts);
+}
+
 const vr_model_ops robin_ops = {.kind = "robin", .init = robin_init, .loss = robin_loss, .free_state = robin_free_state};
 
 /* ---- conditioning and generation ---- */

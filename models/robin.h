@@ -59,6 +59,12 @@ typedef struct robin_draw {
 tt_tensor *robin_loss_with(vr_model *m, const vr_batch *b, const robin_draw *draw, tt_gen *dropout_gen,
                            vr_loss_parts *parts);
 
+/* The evaluation loss (no training-time randomness, draws as ops.loss with train = 0) with every
+ * clip's history hidden as model.hist_dropout hides it: how well the conditions alone predict each
+ * patch. A caption the model reads moves this loss far more than the usual one, where the real
+ * history gives most of the answer away (vrobin validate --no-history). */
+tt_tensor *robin_loss_no_history(vr_model *m, const vr_batch *b, vr_loss_parts *parts);
+
 /* Teacher-forced conditioning: c_k [B, P, d] for the clips of b with their latent given as
  * latent [B, T, M] (normalised; NULL = b->audio normalised), no dropout. */
 tt_tensor *robin_condition(vr_model *m, const vr_batch *b, const tt_tensor *latent);

@@ -175,7 +175,7 @@ static int loss_batch(vr_model *m, const vr_batch *b, int64_t index, const vr_va
     tt_no_grad_begin();
     tt_scope_begin();
     tt_clear_error();
-    tt_tensor *loss = m->ops->loss(m, b, 0, g, &parts);
+    tt_tensor *loss = o->no_history ? robin_loss_no_history(m, b, &parts) : m->ops->loss(m, b, 0, g, &parts);
     int rc = !loss || tt_item(loss, &v);
     tt_scope_end();
     tt_no_grad_end();
@@ -217,6 +217,9 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
         for (int k = 0; k < 3; k++) v->offset[k] = NAN;
     }
     r->n_modes = o->feedback_split ? VR_VAL_N_MODES : 2;
+    if (o->no_history && m->ops != &robin_ops)
+        return vr_fail("validate: the loss without history needs a Video-Robin model, not '%s'", m->ops->kind);
+    r->no_history = o->no_history;
     int world = d ? d->world : 1, rank = d ? d->rank : 0;
     int is_robin = m->ops == &robin_ops;
     if (o->n_shards < 1) return vr_fail("validate: no validation shards given");
@@ -289,6 +292,7 @@ int vr_val_json(const vr_val_result *r, char *buf, size_t cap) {
     size_t n = 0;
 #define PUT(...) n += (size_t)snprintf(buf + (n < cap ? n : cap), n < cap ? cap - n : 0, __VA_ARGS__)
     PUT("\"val_loss\": %.17g, \"val_clips\": %" PRId64, r->loss, r->n_loss);
+    if (r->no_history) PUT(", \"val_no_history\": true"); /* only vrobin validate --no-history sets it */
     for (int i = 0; i < r->n_parts; i++) PUT(", \"val_%s\": %.17g", r->part_name[i], r->part[i]);
     if (r->n_sampled) {
         PUT(", \"val_sampled\": %" PRId64, r->n_sampled);
@@ -311,15 +315,18 @@ int vr_val_json(const vr_val_result *r, char *buf, size_t cap) {
 static void usage(FILE *out) {
     fprintf(out, "usage: vrobin validate --model MODEL.safetensors --shards VAL.h5[,VAL2.h5...] [--batch 8]\n"
                  "                       [--max-clips 64] [--sample-clips 16] [--steps 10] [--cfg-scale S]\n"
-                 "                       [--dit-threads 1] [--seed 1] [--feedback-split] [--json OUT.json]\n\n"
+                 "                       [--dit-threads 1] [--seed 1] [--feedback-split] [--no-history]\n"
+                 "                       [--json OUT.json]\n\n"
                  "The loss of an export on held-out shards (training-time randomness off, draws seeded per\n"
                  "clip) and, for Video-Robin models, the Fréchet distance of sampled latent frames to the\n"
                  "same clips' real frames, sampled freely and teacher-forced (the real previous patch fed\n"
                  "back), over the clip and per quarter of it. Free >> teacher-forced: the model is hurt by\n"
                  "its own feedback (exposure bias). --feedback-split adds three generations that tell which\n"
                  "path carries the drift: the real previous patch to the planner only, to LocDiT's context\n"
-                 "only, and a free run without LocDiT's context. --sample-clips 0 skips sampling. Prints\n"
-                 "Markdown tables.\n");
+                 "only, and a free run without LocDiT's context. --no-history: the loss with every clip's\n"
+                 "history hidden (zeros, as model.hist_dropout hides it), so it measures what the text and\n"
+                 "video alone predict; compare it on shards with swapped captions to see whether the\n"
+                 "caption is read. --sample-clips 0 skips sampling. Prints Markdown tables.\n");
 }
 
 static int parse_int(const char *flag, const char *v, int lo, int *out) {
@@ -335,7 +342,8 @@ static int parse_int(const char *flag, const char *v, int lo, int *out) {
 
 static void print_table(const vr_val_result *r, const char *model) {
     printf("| %s | value |\n|---|---:|\n", model);
-    printf("| val loss (%" PRId64 " clips) | %.5f |\n", r->n_loss, r->loss);
+    printf("| val loss (%" PRId64 " clips%s) | %.5f |\n", r->n_loss, r->no_history ? ", history hidden" : "",
+           r->loss);
     for (int i = 0; i < r->n_parts; i++) printf("| val %s | %.5f |\n", r->part_name[i], r->part[i]);
     if (!isnan(r->fd_real_split)) printf("| FD real even vs odd clips (scale) | %.4f |\n", r->fd_real_split);
     if (!r->n_sampled) return;
@@ -373,8 +381,12 @@ int vr_cmd_validate(int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, seed = 1;
-        if (!strcmp(a, "--feedback-split")) { /* the one flag without a value */
+        if (!strcmp(a, "--feedback-split")) { /* the two flags without a value */
             o.feedback_split = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-history")) {
+            o.no_history = 1;
             continue;
         }
         if (!v)
@@ -431,6 +443,10 @@ int vr_cmd_validate(int argc, char **argv) {
         rc = 1;
     else if (g.m.ops->loss == NULL)
         rc = (vr_fail("%s: model kind '%s' has no loss", model, g.m.ops->kind), 1);
+    else if (o.no_history && g.m.ops != &robin_ops)
+        rc = (vr_fail("%s: --no-history needs a Video-Robin model (model.kind robin), not '%s'", model,
+                      g.m.ops->kind),
+              1);
     else {
         VR_INFO("validate %s on %s: loss over up to %d clips, %d clips sampled at %d steps", model, shards, o.max_clips,
                 g.m.ops == &robin_ops ? o.sample_clips : 0, o.steps);

@@ -68,11 +68,14 @@ typedef struct vr_val_opts {
     int frames;       /* load video frames (models with a frame encoder) */
     int dit_threads;  /* the C sampler's threads (robin_gen_opts.dit_threads) */
     int feedback_split; /* 1: also the TEACH_PLANNER, TEACH_CTX and NO_CTX generations */
+    int no_history;     /* 1: the loss with every clip's history hidden (robin_loss_no_history;
+                           Video-Robin models only): what the conditions alone predict */
     uint64_t seed;    /* sampling noise of clip c: a stream seeded by (seed, c) */
 } vr_val_opts;
 
 typedef struct vr_val_result {
     int64_t n_loss; /* clips in the loss */
+    int no_history; /* the loss was taken with every history hidden (vr_val_opts.no_history) */
     double loss;    /* mean over those clips */
     int n_parts;
     const char *part_name[VR_MAX_LOSS_PARTS];
@@ -93,7 +96,7 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
 int vr_val_json(const vr_val_result *r, char *buf, size_t cap);
 
 /* `vrobin validate --model EXPORT --shards A.h5[,B.h5...] [--batch 8] [--max-clips 64]
- * [--sample-clips 16] [--steps 10] [--cfg-scale S] [--seed 1] [--json OUT]`: prints a Markdown
+ * [--sample-clips 16] [--steps 10] [--cfg-scale S] [--seed 1] [--no-history] [--json OUT]`: prints a Markdown
  * table. 0, 1 (error), 2 (usage). */
 int vr_cmd_validate(int argc, char **argv);
 

@@ -107,6 +107,18 @@ for mode in ("teach_planner", "teach_ctx", "no_ctx"):
     assert all(math.isfinite(b[k]) for k in keys), mode
     assert b[f"val_fd_{mode}"] not in (b["val_fd_free"], b["val_fd_teacher"]), mode
 PYEOF
+# --no-history: the same clips and draws with every history hidden; the loss moves, and it is the one
+# a model trained with model.hist_dropout sees on its hidden clips, so the flag says it in the JSON
+"$V" validate --model val.safetensors --shards shards/train-00000.h5 --batch 8 --max-clips 16 --sample-clips 0 \
+  --seed 1234 --no-history --json val_nohist.json >validate_nohist.log 2>&1 \
+  && grep -q "| val loss (16 clips, history hidden) |" validate_nohist.log && $PY - <<'PYEOF' \
+  && ok "vrobin validate --no-history" || { bad "vrobin validate --no-history"; tail validate_nohist.log; }
+import json
+a, b = json.load(open("val.json")), json.load(open("val_nohist.json"))
+assert b["val_no_history"] is True and "val_no_history" not in a, (a.keys(), b.keys())
+assert b["val_clips"] == a["val_clips"] == 16 and b["val_loss"] != a["val_loss"], (a["val_loss"], b["val_loss"])
+print(f"  val loss {a['val_loss']:.4f} with the real history, {b['val_loss']:.4f} with it hidden")
+PYEOF
 # vrobin validate refuses what it cannot do, naming it: exit 2 for usage, 1 for bad input
 expect() { # STATUS PATTERN ARGS...: the command exits with STATUS and says PATTERN
   local want=$1 pat=$2 rc=0; shift 2
