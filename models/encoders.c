@@ -1,6 +1,7 @@
 /* encoders.c — see encoders.h. */
 #include "models/encoders.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,7 +21,10 @@ int enc_text_init(enc_text *e, tt_params *p, const char *prefix, int d, int n_he
     e->blocks = calloc(n_layers > 0 ? n_layers : 1, sizeof *e->blocks);
     if (!e->blocks) return nn_fail("enc_text_init: out of memory");
     NAME(name, prefix, "embed");
-    if (!(e->embed = add_normal(p, name, TT_SHAPE(ENC_TEXT_VOCAB, d), g))) return -1;
+    /* N(0, 1): byte embeddings of unit scale, like the sinusoid added to them (tagger.c's reason).
+     * At GPT-2's 0.02 the positions drowned the bytes: after 180-1,760 steps no planner read its
+     * caption (results/reproduce_small.md, "Why the text is not followed"). */
+    if (!(e->embed = tt_params_add(p, name, tt_randn(g, TT_SHAPE(ENC_TEXT_VOCAB, d), TT_F32)))) return -1;
     for (int i = 0; i < n_layers; i++) {
         snprintf(name, sizeof name, "%s.blocks.%d", prefix, i);
         if (nn_block_init(&e->blocks[i], p, name, d, n_heads, 4 * d, 0, g)) return -1;
@@ -78,10 +82,13 @@ tt_tensor *enc_text_fwd(const enc_text *e, const tt_tensor *ids, const tt_tensor
 
 int enc_video_init(enc_video *e, tt_params *p, const char *prefix, int video_dim, int d, tt_gen *g) {
     char name[256];
+    /* N(0, 1/fan_in) both: video tokens of the scale of the sinusoid the planner adds to them; at
+     * 0.02 they came out ~0.01 and the positions drowned them, as the bytes and the plan were */
     NAME(name, prefix, "fc1");
-    if (nn_linear_init(&e->fc1, p, name, video_dim, d, 1, g)) return -1;
+    if (nn_linear_init(&e->fc1, p, name, video_dim, d, 1, g) || tt_mul_scalar_(e->fc1.w, 50.0 / sqrt(video_dim)))
+        return -1;
     NAME(name, prefix, "fc2");
-    return nn_linear_init(&e->fc2, p, name, d, d, 1, g);
+    return nn_linear_init(&e->fc2, p, name, d, d, 1, g) || tt_mul_scalar_(e->fc2.w, 50.0 / sqrt(d)) ? -1 : 0;
 }
 
 tt_tensor *enc_video_fwd(const enc_video *e, const tt_tensor *x) {

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "models/encoders.h"
 #include "models/planner.h"
 #include "models/rite.h"
 #include "models/robin.h"
@@ -784,10 +785,61 @@ static void test_hist_dropout(void) {
     tt_item(robin_ops.loss(m0, &tb.b, 1, NULL, NULL), &without);
     CHECK(isfinite(with) && isfinite(without) && with != without,
           "training loss with model.hist_dropout 0.999 %.9g, without %.9g", with, without);
+    /* robin_loss_no_history (vrobin validate --no-history): the evaluation loss with every clip hidden,
+     * the same on every call, not the loss with the history */
+    double nh[2] = {NAN, NAN}, seen = NAN;
+    for (int k = 0; k < 2; k++) tt_item(robin_loss_no_history(m0, &tb.b, NULL), &nh[k]);
+    tt_item(robin_ops.loss(m0, &tb.b, 0, NULL, NULL), &seen);
+    CHECK(isfinite(nh[0]) && nh[0] == nh[1] && isfinite(seen) && nh[0] != seen,
+          "evaluation loss with every history hidden %.9g (again %.9g), with the history %.9g", nh[0], nh[1], seen);
     model_free(m0);
     model_free(m9);
     cfg_free(c0);
     cfg_free(c9);
+    tt_scope_end();
+    model_free(m);
+    cfg_free(c);
+    free_batch(&tb);
+}
+
+/* The inputs the planner and RITE add sinusoid positions to start at unit scale (encoders.c, fsq.c):
+ * the caption's bytes, the video tokens and the FSQ plan. At GPT-2's 0.02 the positions drowned them
+ * (bytes ~0.02, video tokens ~0.01 and the plan ~0.03 against the sinusoid's ~0.7), and a 180-step
+ * stage 1 left the planner blind to its caption (results/reproduce_small.md). */
+static double rms_of(const tt_tensor *t) {
+    double v = NAN;
+    tt_item(tt_sqrt(tt_mean_all(tt_mul(t, t))), &v);
+    return v;
+}
+
+static void test_input_scales(void) {
+    enum { B = 4, P = 4, F = 5, M = 16, Tv = 4, Dv = 31 };
+    test_batch tb;
+    make_batch(&tb, B, P * F, M, Tv, Dv, 3);
+    cfg *c = CONFIG(TINY);
+    vr_model *m = model_new(c, 5);
+    tt_scope_begin();
+    static const struct {
+        const char *name;
+        double want; /* the weight's rms */
+    } init[] = {{"text.embed", 1.0}, {"video.fc1.weight", 1 / sqrt(Dv)}, {"fsq.up.weight", -1}};
+    for (int i = 0; i < 3; i++) {
+        tt_tensor *w = tt_params_get(m->params, init[i].name);
+        double want = init[i].want > 0 ? init[i].want : 1 / sqrt((double)tt_size(w, 1)), got = w ? rms_of(w) : NAN;
+        CHECK(fabs(got - want) <= 0.1 * want, "%s starts at rms %.4f, want %.4f (unit-scale output)", init[i].name, got,
+              want);
+    }
+    /* the tokens themselves: the test batch's video through a fresh encoder, against the sinusoid's
+     * rms of 1/sqrt(2) */
+    tt_params *vp = tt_params_new();
+    tt_gen *g = tt_gen_new(7);
+    enc_video e;
+    double vt = enc_video_init(&e, vp, "video", Dv, 32, g)
+                    ? NAN
+                    : rms_of(enc_video_fwd(&e, tt_from_data(tb.b.video, TT_F32, TT_SHAPE(B, Tv, Dv))));
+    CHECK(vt > 0.1 && vt < 3, "video tokens at init: rms %.3f, want 0.1..3 (the positions': 0.71)", vt);
+    tt_gen_free(g);
+    tt_params_free(vp);
     tt_scope_end();
     model_free(m);
     cfg_free(c);
@@ -907,6 +959,7 @@ int main(int argc, char **argv) {
     test_hist_noise_to();
     test_rollout();
     test_hist_dropout();
+    test_input_scales();
     test_overfit();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
