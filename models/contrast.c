@@ -62,9 +62,7 @@ static int contrast_init(vr_model *m, const cfg *c, tt_gen *g) {
     if (nn_linear_init(&r->audio_proj, p, "audio_proj", r->d, r->D, 0, g)) return -1;
     if (r->use_video) {
         /* N(0, 1 / fan_in), as the audio tokens (tagger.c) */
-        if (nn_linear_init(&r->video_in, p, "video.in", r->Dv, r->d, 1, g) ||
-            tt_mul_scalar_(r->video_in.w, 50.0 / sqrt(r->Dv)))
-            return -1;
+        if (nn_linear_init_unit(&r->video_in, p, "video.in", r->Dv, r->d, 1, g)) return -1;
         r->video_blocks = calloc((size_t)(r->video_layers > 0 ? r->video_layers : 1), sizeof *r->video_blocks);
         if (!r->video_blocks) return model_fail("contrast: out of memory");
         char name[64];

@@ -1,7 +1,6 @@
 /* encoders.c — see encoders.h. */
 #include "models/encoders.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -85,10 +84,9 @@ int enc_video_init(enc_video *e, tt_params *p, const char *prefix, int video_dim
     /* N(0, 1/fan_in) both: video tokens of the scale of the sinusoid the planner adds to them; at
      * 0.02 they came out ~0.01 and the positions drowned them, as the bytes and the plan were */
     NAME(name, prefix, "fc1");
-    if (nn_linear_init(&e->fc1, p, name, video_dim, d, 1, g) || tt_mul_scalar_(e->fc1.w, 50.0 / sqrt(video_dim)))
-        return -1;
+    if (nn_linear_init_unit(&e->fc1, p, name, video_dim, d, 1, g)) return -1;
     NAME(name, prefix, "fc2");
-    return nn_linear_init(&e->fc2, p, name, d, d, 1, g) || tt_mul_scalar_(e->fc2.w, 50.0 / sqrt(d)) ? -1 : 0;
+    return nn_linear_init_unit(&e->fc2, p, name, d, d, 1, g);
 }
 
 tt_tensor *enc_video_fwd(const enc_video *e, const tt_tensor *x) {

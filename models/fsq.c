@@ -23,7 +23,7 @@ int fsq_init(fsq *f, tt_params *p, const char *prefix, int d, const int *levels,
     snprintf(name, sizeof name, "%s.up", prefix);
     /* N(0, 1/n): a plan of unit scale (codes / half-width lie in [-1, 1]), like the sinusoid RITE adds
      * to it; at 0.02 it was ~0.03, the positions drowned it and the planner got almost no gradient */
-    return nn_linear_init(&f->up, p, name, n, d, 1, g) || tt_mul_scalar_(f->up.w, 50.0 / sqrt(n)) ? -1 : 0;
+    return nn_linear_init_unit(&f->up, p, name, n, d, 1, g);
 }
 
 tt_tensor *fsq_fwd(const fsq *f, const tt_tensor *h, tt_tensor **codes) {

@@ -28,6 +28,11 @@ int nn_linear_init(nn_linear *l, tt_params *p, const char *prefix, int in, int o
     return l->w && (!bias || l->b) ? 0 : -1;
 }
 
+int nn_linear_init_unit(nn_linear *l, tt_params *p, const char *prefix, int in, int out, int bias, tt_gen *g) {
+    /* 0.02 x 50 / sqrt(in): the same weights as scaling nn_linear_init's by hand did before this helper */
+    return nn_linear_init(l, p, prefix, in, out, bias, g) || tt_mul_scalar_(l->w, 50.0 / sqrt(in)) ? -1 : 0;
+}
+
 int nn_norm_init(nn_norm *n, tt_params *p, const char *prefix, int dim, int rms) {
     char name[256];
     n->rms = rms;

@@ -53,6 +53,9 @@ typedef struct nn_block {
 
 /* All *_init register parameters as "<prefix>.<part>"; return 0 or -1 with tt_last_error(). */
 int nn_linear_init(nn_linear *l, tt_params *p, const char *prefix, int in, int out, int bias, tt_gen *g);
+/* nn_linear_init with weights N(0, 1/in) instead of GPT-2's N(0, 0.02²): outputs of the inputs' scale,
+ * for layers whose output is added to sinusoid positions (rms 0.71), which 0.02 would let drown it. */
+int nn_linear_init_unit(nn_linear *l, tt_params *p, const char *prefix, int in, int out, int bias, tt_gen *g);
 int nn_norm_init(nn_norm *n, tt_params *p, const char *prefix, int dim, int rms);
 int nn_attention_init(nn_attention *a, tt_params *p, const char *prefix, int dim, int n_heads, tt_gen *g);
 int nn_mlp_init(nn_mlp *m, tt_params *p, const char *prefix, int dim, int hidden, tt_gen *g);

@@ -69,8 +69,7 @@ int tagger_audio_init(tagger_audio *a, tt_params *p, const char *prefix, const c
     snprintf(name, sizeof name, "%s.in", prefix);
     /* N(0, 1 / fan_in): tokens of unit scale, like the sinusoid added to them; at GPT-2's 0.02 the
      * positions would drown the content and the pooled embedding would barely depend on the clip */
-    if (nn_linear_init(&a->in, p, name, cin * m, a->d, 1, g) || tt_mul_scalar_(a->in.w, 50.0 / sqrt(cin * m)))
-        return -1;
+    if (nn_linear_init_unit(&a->in, p, name, cin * m, a->d, 1, g)) return -1;
     a->blocks = calloc((size_t)(a->n_layers > 0 ? a->n_layers : 1), sizeof *a->blocks);
     if (!a->blocks) return model_fail("tagger: out of memory");
     for (int i = 0; i < a->n_layers; i++) {

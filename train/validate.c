@@ -218,7 +218,9 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
     }
     r->n_modes = o->feedback_split ? VR_VAL_N_MODES : 2;
     if (o->no_history && m->ops != &robin_ops)
-        return vr_fail("validate: the loss without history needs a Video-Robin model, not '%s'", m->ops->kind);
+        return vr_fail("validate: the loss without history (--no-history) needs a Video-Robin model (model.kind robin), "
+                       "not '%s'",
+                       m->ops->kind);
     r->no_history = o->no_history;
     int world = d ? d->world : 1, rank = d ? d->rank : 0;
     int is_robin = m->ops == &robin_ops;
@@ -443,10 +445,6 @@ int vr_cmd_validate(int argc, char **argv) {
         rc = 1;
     else if (g.m.ops->loss == NULL)
         rc = (vr_fail("%s: model kind '%s' has no loss", model, g.m.ops->kind), 1);
-    else if (o.no_history && g.m.ops != &robin_ops)
-        rc = (vr_fail("%s: --no-history needs a Video-Robin model (model.kind robin), not '%s'", model,
-                      g.m.ops->kind),
-              1);
     else {
         VR_INFO("validate %s on %s: loss over up to %d clips, %d clips sampled at %d steps", model, shards, o.max_clips,
                 g.m.ops == &robin_ops ? o.sample_clips : 0, o.steps);
