@@ -331,25 +331,29 @@ static int draw_for_batch(const robin *r, const vr_batch *b, int train, robin_dr
                : -1;
 }
 
-static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
+/* ops.loss; with hide_history every clip's history hidden on top of the batch's own draws */
+static tt_tensor *loss_drawn(vr_model *m, const vr_batch *b, int train, tt_gen *g, int hide_history,
+                             vr_loss_parts *parts) {
     robin *r = m->state;
+    const char *what = hide_history ? "robin loss without history" : "robin loss";
     if (check_batch(r, b, 1)) return NULL;
     if (train && r->dropout > 0 && !g) return model_fail_null("robin loss: model.dropout needs a generator");
     robin_draw draw;
-    if (draw_for_batch(r, b, train, &draw)) return model_op_failed("robin loss");
+    if (draw_for_batch(r, b, train, &draw)) return model_op_failed(what);
+    if (hide_history) {
+        uint8_t hide[b->B];
+        memset(hide, 1, sizeof hide);
+        if (!(draw.hist_drop = tt_from_data(hide, TT_BOOL, TT_SHAPE(b->B)))) return model_op_failed(what);
+    }
     return robin_loss_with(m, b, &draw, train ? g : NULL, parts);
 }
 
+static tt_tensor *robin_loss(vr_model *m, const vr_batch *b, int train, tt_gen *g, vr_loss_parts *parts) {
+    return loss_drawn(m, b, train, g, 0, parts);
+}
+
 tt_tensor *robin_loss_no_history(vr_model *m, const vr_batch *b, vr_loss_parts *parts) {
-    robin *r = m->state;
-    if (check_batch(r, b, 1)) return NULL;
-    robin_draw draw;
-    if (draw_for_batch(r, b, 0, &draw)) return model_op_failed("robin loss without history");
-    uint8_t hide[b->B];
-    memset(hide, 1, sizeof hide);
-    if (!(draw.hist_drop = tt_from_data(hide, TT_BOOL, TT_SHAPE(b->B))))
-        return model_op_failed("robin loss without history");
-    return robin_loss_with(m, b, &draw, NULL, parts);
+    return loss_drawn(m, b, 0, NULL, 1, parts);
 }
 
 const vr_model_ops robin_ops = {.kind = "robin", .init = robin_init, .loss = robin_loss, .free_state = robin_free_state};

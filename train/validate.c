@@ -217,13 +217,13 @@ int vr_validate(vr_model *m, const vr_dist *d, const vr_val_opts *o, vr_val_resu
         for (int k = 0; k < 3; k++) v->offset[k] = NAN;
     }
     r->n_modes = o->feedback_split ? VR_VAL_N_MODES : 2;
-    if (o->no_history && m->ops != &robin_ops)
-        return vr_fail("validate: the loss without history (--no-history) needs a Video-Robin model (model.kind robin), "
-                       "not '%s'",
-                       m->ops->kind);
     r->no_history = o->no_history;
     int world = d ? d->world : 1, rank = d ? d->rank : 0;
     int is_robin = m->ops == &robin_ops;
+    if (o->no_history && !is_robin)
+        return vr_fail("validate: the loss without history (--no-history) needs a Video-Robin model (model.kind robin), "
+                       "not '%s'",
+                       m->ops->kind);
     if (o->n_shards < 1) return vr_fail("validate: no validation shards given");
     if (o->batch < world || o->batch % world)
         return vr_fail("validate: the batch (%d clips) must be a positive multiple of the ranks (%d)", o->batch, world);
