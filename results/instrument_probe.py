@@ -28,8 +28,7 @@ def features(path):
                          capture_output=True, check=True).stdout
     x = np.frombuffer(raw, dtype=np.float32)
     x = np.pad(x, (0, max(0, NFFT - len(x))))
-    n = (len(x) - NFFT) // HOP + 1
-    frames = np.lib.stride_tricks.sliding_window_view(x, NFFT)[::HOP][:n] * np.hanning(NFFT)
+    frames = np.lib.stride_tricks.sliding_window_view(x, NFFT)[::HOP] * np.hanning(NFFT)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     logb = np.log(np.stack([power[:, b].sum(1) for b in BANDS], 1) + 1e-8)
     logb -= logb.mean()
