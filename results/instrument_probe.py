@@ -24,8 +24,11 @@ BANDS = [(FREQS >= EDGES[i]) & (FREQS < EDGES[i + 1]) for i in range(48)]
 
 
 def features(path):
-    raw = subprocess.run(["ffmpeg", "-v", "quiet", "-i", path, "-f", "f32le", "-ac", "1", "-ar", str(SR), "-"],
-                         capture_output=True, check=True).stdout
+    run = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "f32le", "-ac", "1", "-ar", str(SR), "-"],
+                         capture_output=True)
+    if run.returncode or not run.stdout:
+        sys.exit(f"{path}: ffmpeg could not decode it as audio ({run.stderr.decode(errors='replace').strip()})")
+    raw = run.stdout
     x = np.frombuffer(raw, dtype=np.float32)
     x = np.pad(x, (0, max(0, NFFT - len(x))))
     frames = np.lib.stride_tricks.sliding_window_view(x, NFFT)[::HOP] * np.hanning(NFFT)
@@ -39,7 +42,15 @@ def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     synth, n_train, n_test = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    read = lambda name: [json.loads(line) for line in open(os.path.join(synth, name))]
+
+    def read(name):
+        path = os.path.join(synth, name)
+        try:
+            with open(path) as f:
+                return [json.loads(line) for line in f]
+        except (OSError, ValueError) as e:
+            sys.exit(f"{path}: not a readable JSONL manifest ({e})")
+
     train = read("train.jsonl")[:n_train]
     X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
     labels = [c["labels"]["instrument"] for c in train]
