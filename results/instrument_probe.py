@@ -8,7 +8,16 @@ on the first N_TRAIN clips of SYNTH/train.jsonl and classifies (a) the first N_T
 of SYNTH/test-id.jsonl, its ceiling, and (b) the wavs `vrobin eval` wrote for the same clips
 (WAV_DIR/<id>.wav). Crude on purpose: it hears the spectral envelope only.
 
-usage: /usr/bin/python3 results/instrument_probe.py SYNTH N_TRAIN N_TEST [WAV_DIR ...]
+A set can miss the reference's timbres and still carry its captions' instruments in another form (a
+shift the classifier fitted on real music cannot follow). So each set, the reference's test clips
+included, is also scored within itself: leave-one-out, the same LDA (shrinkage 0.5, fewer clips)
+fitted on the set's other clips with their captions' instruments as labels, beside the mean of 20
+runs with the labels shuffled (chance, as this classifier reaches it on this many clips). Within-set
+accuracy at the shuffled level: the set's spectra do not depend on the instrument asked for.
+WAV_DIR:MANIFEST takes the labels from MANIFEST (JSONL with id and labels.instrument; e.g. the
+intent benchmark's swapped captions) instead of test-id.jsonl.
+
+usage: /usr/bin/python3 results/instrument_probe.py SYNTH N_TRAIN N_TEST [WAV_DIR[:MANIFEST] ...]
 """
 import json
 import os
@@ -38,6 +47,34 @@ def features(path):
     return np.concatenate([logb.mean(0), logb.std(0)])
 
 
+def lda_fit(Z, y, shrink):
+    """Class means and the inverse of the shrunk within-class covariance of standardised features Z."""
+    classes = sorted(set(y))
+    means = np.stack([Z[y == k].mean(0) for k in classes])
+    within = np.cov((Z - means[[classes.index(v) for v in y]]).T)
+    return classes, means, np.linalg.inv((1 - shrink) * within + shrink * np.eye(Z.shape[1]))
+
+
+def leave_one_out(X, y, shrink=0.5):
+    """Accuracy of predicting each clip's label from an LDA fitted on the others."""
+    hits = 0
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        mu, sd = X[keep].mean(0), X[keep].std(0) + 1e-6
+        classes, means, inv = lda_fit((X[keep] - mu) / sd, y[keep], shrink)
+        z = (X[i] - mu) / sd
+        hits += classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))] == y[i]
+    return hits / len(y)
+
+
+def within_set(name, X, labels):
+    y = np.array(labels)
+    rng = np.random.default_rng(0)
+    shuffled = [leave_one_out(X, rng.permutation(y)) for _ in range(20)]
+    print(f"{name}: within the set, leave-one-out {leave_one_out(X, y):.3f} (labels shuffled: "
+          f"{np.mean(shuffled):.3f} +- {np.std(shuffled):.3f}; {len(y)} clips)")
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -54,26 +91,30 @@ def main():
     train = read("train.jsonl")[:n_train]
     X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
     labels = [c["labels"]["instrument"] for c in train]
-    classes = sorted(set(labels))
-    y = np.array([classes.index(v) for v in labels])
     mu, sd = X.mean(0), X.std(0) + 1e-6
-    Z = (X - mu) / sd
-    means = np.stack([Z[y == k].mean(0) for k in range(len(classes))])
-    within = np.cov((Z - means[y]).T)
-    inv = np.linalg.inv(0.7 * within + 0.3 * np.eye(within.shape[0]))
+    classes, means, inv = lda_fit((X - mu) / sd, np.array(labels), 0.3)
 
     def predict(f):
         z = (f - mu) / sd
         return classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))]
 
     test = read("test-id.jsonl")[:n_test]
-    ok = [predict(features(os.path.join(synth, c["music"]))) == c["labels"]["instrument"] for c in test]
+    Xt = np.stack([features(os.path.join(synth, c["music"])) for c in test])
+    truth = [c["labels"]["instrument"] for c in test]
+    ok = [predict(f) == t for f, t in zip(Xt, truth)]
     print(f"{len(classes)} classes, fitted on {len(train)} train clips; reference test-id clips: "
           f"accuracy {np.mean(ok):.3f} ({len(ok)} clips)")
-    for d in sys.argv[4:]:
-        got = [(predict(features(os.path.join(d, c["id"] + ".wav"))), c["labels"]["instrument"]) for c in test
-               if os.path.exists(os.path.join(d, c["id"] + ".wav"))]
-        print(f"{d}: accuracy {np.mean([p == t for p, t in got]):.3f} ({len(got)} clips)")
+    within_set("reference test-id clips", Xt, truth)
+    for arg in sys.argv[4:]:
+        d, _, manifest = arg.partition(":")
+        want = {c["id"]: c["labels"]["instrument"] for c in (read(os.path.abspath(manifest)) if manifest else test)}
+        ids = [c["id"] for c in test if c["id"] in want and os.path.exists(os.path.join(d, c["id"] + ".wav"))]
+        if not ids:
+            sys.exit(f"{d}: none of the {len(test)} test clips has a wav here (expected <id>.wav)")
+        Xg = np.stack([features(os.path.join(d, i + ".wav")) for i in ids])
+        asked = [want[i] for i in ids]
+        print(f"{d}: accuracy {np.mean([predict(f) == a for f, a in zip(Xg, asked)]):.3f} ({len(ids)} clips)")
+        within_set(d, Xg, asked)
 
 
 if __name__ == "__main__":
