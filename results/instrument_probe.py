@@ -75,6 +75,16 @@ def within_set(name, X, labels):
           f"{np.mean(shuffled):.3f} +- {np.std(shuffled):.3f}; {len(y)} clips)")
 
 
+def instruments(rows, path):
+    """id -> labels.instrument of a manifest's clips; a clip without them ends the run naming its line."""
+    try:
+        return {c["id"]: c["labels"]["instrument"] for c in rows}
+    except (KeyError, TypeError):
+        line = next(n for n, c in enumerate(rows, 1) if not isinstance(c, dict) or "id" not in c
+                    or not isinstance(c.get("labels"), dict) or "instrument" not in c["labels"])
+        sys.exit(f"{path}:{line}: expected a clip with 'id' and 'labels.instrument'")
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -107,7 +117,7 @@ def main():
     within_set("reference test-id clips", Xt, truth)
     for arg in sys.argv[4:]:
         d, _, manifest = arg.partition(":")
-        want = {c["id"]: c["labels"]["instrument"] for c in (read(os.path.abspath(manifest)) if manifest else test)}
+        want = instruments(read(os.path.abspath(manifest)) if manifest else test, manifest or "test-id.jsonl")
         ids = [c["id"] for c in test if c["id"] in want and os.path.exists(os.path.join(d, c["id"] + ".wav"))]
         if not ids:
             sys.exit(f"{d}: none of the {len(test)} test clips has a wav here (expected <id>.wav)")
