@@ -75,30 +75,26 @@ def within_set(name, X, labels):
           f"{np.mean(shuffled):.3f} +- {np.std(shuffled):.3f}; {len(y)} clips)")
 
 
-def instruments(rows, path):
-    """id -> labels.instrument of a manifest's clips; a clip without them ends the run naming its line."""
+def read(path, music=True):
+    """A JSONL manifest's clips, each with an id and labels.instrument (and music, unless music=False);
+    anything else ends the run naming the file and line."""
     try:
-        return {c["id"]: c["labels"]["instrument"] for c in rows}
-    except (KeyError, TypeError):
-        line = next(n for n, c in enumerate(rows, 1) if not isinstance(c, dict) or "id" not in c
-                    or not isinstance(c.get("labels"), dict) or "instrument" not in c["labels"])
-        sys.exit(f"{path}:{line}: expected a clip with 'id' and 'labels.instrument'")
+        with open(path) as f:
+            rows = [json.loads(line) for line in f]
+    except (OSError, ValueError) as e:
+        sys.exit(f"{path}: not a readable JSONL manifest ({e})")
+    for n, c in enumerate(rows, 1):
+        if not (isinstance(c, dict) and "id" in c and isinstance(c.get("labels"), dict) and "instrument" in c["labels"]
+                and (not music or isinstance(c.get("music"), str))):
+            sys.exit(f"{path}:{n}: expected a clip with 'id', 'labels.instrument'{' and music' if music else ''}")
+    return rows
 
 
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     synth, n_train, n_test = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-
-    def read(name):
-        path = os.path.join(synth, name)
-        try:
-            with open(path) as f:
-                return [json.loads(line) for line in f]
-        except (OSError, ValueError) as e:
-            sys.exit(f"{path}: not a readable JSONL manifest ({e})")
-
-    train = read("train.jsonl")[:n_train]
+    train = read(os.path.join(synth, "train.jsonl"))[:n_train]
     X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
     labels = [c["labels"]["instrument"] for c in train]
     mu, sd = X.mean(0), X.std(0) + 1e-6
@@ -108,7 +104,7 @@ def main():
         z = (f - mu) / sd
         return classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))]
 
-    test = read("test-id.jsonl")[:n_test]
+    test = read(os.path.join(synth, "test-id.jsonl"))[:n_test]
     Xt = np.stack([features(os.path.join(synth, c["music"])) for c in test])
     truth = [c["labels"]["instrument"] for c in test]
     ok = [predict(f) == t for f, t in zip(Xt, truth)]
@@ -117,7 +113,7 @@ def main():
     within_set("reference test-id clips", Xt, truth)
     for arg in sys.argv[4:]:
         d, _, manifest = arg.partition(":")
-        want = instruments(read(os.path.abspath(manifest)) if manifest else test, manifest or "test-id.jsonl")
+        want = {c["id"]: c["labels"]["instrument"] for c in (read(manifest, music=False) if manifest else test)}
         ids = [c["id"] for c in test if c["id"] in want and os.path.exists(os.path.join(d, c["id"] + ".wav"))]
         if not ids:
             sys.exit(f"{d}: none of the {len(test)} test clips has a wav here (expected <id>.wav)")
