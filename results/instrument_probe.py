@@ -93,7 +93,11 @@ def read(path, music=True):
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    synth, n_train, n_test = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    synth = sys.argv[1]
+    if not (sys.argv[2].isdigit() and sys.argv[3].isdigit()):
+        sys.exit(f"N_TRAIN {sys.argv[2]!r}, N_TEST {sys.argv[3]!r}: expected two clip counts (integers >= 0)"
+                 f"\n\n{__doc__}")
+    n_train, n_test = int(sys.argv[2]), int(sys.argv[3])
     train = read(os.path.join(synth, "train.jsonl"))[:n_train]
     X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
     labels = [c["labels"]["instrument"] for c in train]
