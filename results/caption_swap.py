@@ -47,6 +47,8 @@ def main():
             pos.append(a)
     if len(pos) != 3 or not opts["--change"]:
         sys.exit(__doc__)
+    if not opts["--seed"].lstrip("-").isdigit():
+        sys.exit(f"--seed {opts['--seed']!r}: expected an integer")
     probe, donors = read(pos[0]), read(pos[1])
     change = None if opts["--change"] == "none" else opts["--change"]
     keep = [k for k in opts["--keep"].split(",") if k]
