@@ -46,7 +46,8 @@ echo keep >out.jsonl
 refuse_swap() { # EXPECTED-SUBSTRING ARGS...: exit != 0, the message, out.jsonl untouched
     want=$1; shift
     $SWAP "$@" out.jsonl >log 2>&1 && { bad "caption_swap $* succeeded"; return; }
-    check 'grep -qF -- "$want" log && ! grep -q Traceback log && [ "$(cat out.jsonl)" = keep ]' "caption_swap $*: expected '$want', got $(cat log)"
+    check 'grep -qF -- "$want" log && ! grep -q Traceback log && [ "$(cat out.jsonl)" = keep ]' \
+        "caption_swap $*: expected '$want', got $(cat log)"
 }
 refuse_swap "nothere.jsonl: not a readable JSONL manifest" nothere.jsonl $M --change instrument
 head -3 $M >bad.jsonl && echo '{"id": "x", "text": "a caption"}' >>bad.jsonl
@@ -72,7 +73,8 @@ $PROBE synth 24 6 ref >probe.txt 2>&1
 check '[ $? -eq 0 ]' "instrument_probe: $(cat probe.txt)"
 REF=$(sed -n 's/.*reference test-id clips: accuracy \([0-9.]*\) (6 clips).*/\1/p' probe.txt)
 GEN=$(sed -n 's/^ref: accuracy \([0-9.]*\) (6 clips).*/\1/p' probe.txt)
-check '[ -n "$REF" ] && [ "$REF" = "$GEN" ]' "the reference's own audio: accuracy '$GEN', the reference '$REF': $(cat probe.txt)"
+check '[ -n "$REF" ] && [ "$REF" = "$GEN" ]' \
+    "the reference's own audio: accuracy '$GEN', the reference '$REF': $(cat probe.txt)"
 check '[ "$(grep -c "within the set, leave-one-out" probe.txt)" -eq 2 ]' "within-set lines: $(cat probe.txt)"
 
 # ---- instrument_probe.py: refusals ----
