@@ -47,7 +47,9 @@ def main():
             pos.append(a)
     if len(pos) != 3 or not opts["--change"]:
         sys.exit(__doc__)
-    if not opts["--seed"].lstrip("-").isdigit():
+    try:
+        seed = int(opts["--seed"])
+    except ValueError:
         sys.exit(f"--seed {opts['--seed']!r}: expected an integer")
     probe, donors = read(pos[0]), read(pos[1])
     change = None if opts["--change"] == "none" else opts["--change"]
@@ -57,7 +59,7 @@ def main():
             missing = [n for n, r in enumerate(rows, 1) if key not in r["labels"]]
             if missing:
                 sys.exit(f"{path}:{missing[0]}: no label '{key}' (needed by --keep/--change)")
-    rnd = random.Random(int(opts["--seed"]))
+    rnd = random.Random(seed)
     out = []
     for clip in probe:
         lab = clip["labels"]

@@ -55,15 +55,19 @@ def lda_fit(Z, y, shrink):
     return classes, means, np.linalg.inv((1 - shrink) * within + shrink * np.eye(Z.shape[1]))
 
 
+def lda_predict(model, z):
+    """The class of lda_fit's model nearest to standardised features z (Mahalanobis distance)."""
+    classes, means, inv = model
+    return classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))]
+
+
 def leave_one_out(X, y, shrink=0.5):
     """Accuracy of predicting each clip's label from an LDA fitted on the others."""
     hits = 0
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
         mu, sd = X[keep].mean(0), X[keep].std(0) + 1e-6
-        classes, means, inv = lda_fit((X[keep] - mu) / sd, y[keep], shrink)
-        z = (X[i] - mu) / sd
-        hits += classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))] == y[i]
+        hits += lda_predict(lda_fit((X[keep] - mu) / sd, y[keep], shrink), (X[i] - mu) / sd) == y[i]
     return hits / len(y)
 
 
@@ -99,30 +103,31 @@ def main():
                  f"\n\n{__doc__}")
     n_train, n_test = int(sys.argv[2]), int(sys.argv[3])
     train = read(os.path.join(synth, "train.jsonl"))[:n_train]
-    X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
-    labels = [c["labels"]["instrument"] for c in train]
-    mu, sd = X.mean(0), X.std(0) + 1e-6
-    classes, means, inv = lda_fit((X - mu) / sd, np.array(labels), 0.3)
-
-    def predict(f):
-        z = (f - mu) / sd
-        return classes[int(np.argmin([(z - m) @ inv @ (z - m) for m in means]))]
-
     test = read(os.path.join(synth, "test-id.jsonl"))[:n_test]
-    Xt = np.stack([features(os.path.join(synth, c["music"])) for c in test])
-    truth = [c["labels"]["instrument"] for c in test]
-    ok = [predict(f) == t for f, t in zip(Xt, truth)]
-    print(f"{len(classes)} classes, fitted on {len(train)} train clips; reference test-id clips: "
-          f"accuracy {np.mean(ok):.3f} ({len(ok)} clips)")
-    within_set("reference test-id clips", Xt, truth)
+    sets = []  # (WAV_DIR, ids with a wav there, the instrument each asked for): checked before any audio is read
     for arg in sys.argv[4:]:
         d, _, manifest = arg.partition(":")
         want = {c["id"]: c["labels"]["instrument"] for c in (read(manifest, music=False) if manifest else test)}
         ids = [c["id"] for c in test if c["id"] in want and os.path.exists(os.path.join(d, c["id"] + ".wav"))]
         if not ids:
             sys.exit(f"{d}: none of the {len(test)} test clips has a wav here (expected <id>.wav)")
+        sets.append((d, ids, [want[i] for i in ids]))
+    X = np.stack([features(os.path.join(synth, c["music"])) for c in train])
+    labels = [c["labels"]["instrument"] for c in train]
+    mu, sd = X.mean(0), X.std(0) + 1e-6
+    model = lda_fit((X - mu) / sd, np.array(labels), 0.3)
+
+    def predict(f):
+        return lda_predict(model, (f - mu) / sd)
+
+    Xt = np.stack([features(os.path.join(synth, c["music"])) for c in test])
+    truth = [c["labels"]["instrument"] for c in test]
+    ok = [predict(f) == t for f, t in zip(Xt, truth)]
+    print(f"{len(model[0])} classes, fitted on {len(train)} train clips; reference test-id clips: "
+          f"accuracy {np.mean(ok):.3f} ({len(ok)} clips)")
+    within_set("reference test-id clips", Xt, truth)
+    for d, ids, asked in sets:
         Xg = np.stack([features(os.path.join(d, i + ".wav")) for i in ids])
-        asked = [want[i] for i in ids]
         print(f"{d}: accuracy {np.mean([predict(f) == a for f, a in zip(Xg, asked)]):.3f} ({len(ids)} clips)")
         within_set(d, Xg, asked)
 

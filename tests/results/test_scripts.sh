@@ -58,6 +58,7 @@ refuse_swap "train.jsonl:1: no label 'colour'" $M $M --change instrument --keep 
 head -1 $M >one.jsonl
 refuse_swap "one.jsonl: no donor for clip 'train-000000'" $M one.jsonl --change instrument
 refuse_swap "--seed 'x': expected an integer" $M $M --change instrument --seed x
+refuse_swap "--seed '--5': expected an integer" $M $M --change instrument --seed --5
 $SWAP $M $M out.jsonl --change >log 2>&1 && bad "caption_swap without a --change value succeeded"
 check 'grep -qF -- "--change: expected a value" log && [ "$(cat out.jsonl)" = keep ]' "--change alone: $(cat log)"
 
